@@ -1,0 +1,30 @@
+// `vzgen scan` and `vzgen inspect`: one file in, references (or a tree) out.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "vz/base/error.h"
+#include "vz/io/block_cache.h"
+#include "vz/model/dataset.h"
+#include "vz/refs/kerchunk.h"
+
+namespace vz::app {
+
+struct ScanOptions {
+  refs::KerchunkOptions kerchunk;
+  io::BlockCacheOptions cache;
+  Limits limits;
+};
+
+// Detects the format from the first bytes and parses the metadata of one file.
+Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits);
+
+// Scans `url` and writes kerchunk JSON to `output` ("-" for stdout), atomically.
+Status Scan(const std::string& url, const std::string& output, const ScanOptions& options);
+
+// Prints the tree of `url` (groups, arrays, dtype, shape, chunks, filters, bytes) to `out`.
+Status Inspect(const std::string& url, const ScanOptions& options, std::ostream& out);
+
+}  // namespace vz::app

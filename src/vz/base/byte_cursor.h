@@ -1,0 +1,74 @@
+// ByteCursor: the only way parsers read bytes. Every read is bounds-checked against the buffer;
+// multi-byte values are assembled with explicit endianness (never pointer casts). base_offset
+// is the file offset of data[0], so errors name the absolute byte offset in the file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "vz/base/error.h"
+
+namespace vz {
+
+class ByteCursor {
+ public:
+  ByteCursor() = default;
+  explicit ByteCursor(std::span<const std::uint8_t> data, std::uint64_t base_offset = 0)
+      : data_(data), base_(base_offset) {}
+
+  std::size_t pos() const { return pos_; }
+  std::size_t size() const { return data_.size(); }
+  std::size_t remaining() const { return data_.size() - pos_; }
+  bool empty() const { return pos_ == data_.size(); }
+  // Absolute offset in the file of the next byte to be read.
+  std::uint64_t file_offset() const { return base_ + pos_; }
+  std::uint64_t base_offset() const { return base_; }
+  std::span<const std::uint8_t> data() const { return data_; }
+  std::span<const std::uint8_t> rest() const { return data_.subspan(pos_); }
+
+  Status Seek(std::size_t pos);
+  Status Skip(std::size_t n);
+
+  Result<std::uint8_t> U8();
+  Result<std::uint16_t> U16();  // little-endian
+  Result<std::uint32_t> U32();
+  Result<std::uint64_t> U64();
+  Result<std::uint16_t> U16BE();
+  Result<std::uint32_t> U32BE();
+  Result<std::uint64_t> U64BE();
+  // Unsigned integer of n bytes (0..8), little- or big-endian (HDF5 "size of offsets").
+  Result<std::uint64_t> UintLE(std::size_t n);
+  Result<std::uint64_t> UintBE(std::size_t n);
+
+  // The next n bytes, advancing past them.
+  Result<std::span<const std::uint8_t>> Bytes(std::size_t n);
+  // A cursor over the next n bytes (keeping absolute offsets), advancing past them.
+  Result<ByteCursor> Sub(std::size_t n);
+  // A NUL-terminated string of at most max_len bytes (the NUL is consumed, not returned).
+  Result<std::string> CString(std::size_t max_len);
+  // Fails with kCorrupt "<what>: bad signature at 0x..." unless the next bytes equal magic.
+  Status ExpectMagic(std::string_view magic, const char* what);
+
+  // The error a failed read returns, for parsers that detect their own overruns.
+  Error Truncated(std::size_t need) const;
+
+ private:
+  Status Need(std::size_t n) const;
+
+  std::span<const std::uint8_t> data_;
+  std::uint64_t base_ = 0;
+  std::size_t pos_ = 0;
+};
+
+// Load helpers for already bounds-checked spans (used by decoders on whole buffers).
+std::uint16_t LoadU16LE(const std::uint8_t* p);
+std::uint32_t LoadU32LE(const std::uint8_t* p);
+std::uint64_t LoadU64LE(const std::uint8_t* p);
+std::uint16_t LoadU16BE(const std::uint8_t* p);
+std::uint32_t LoadU32BE(const std::uint8_t* p);
+std::uint64_t LoadU64BE(const std::uint8_t* p);
+
+}  // namespace vz

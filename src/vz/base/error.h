@@ -1,0 +1,139 @@
+// Errors are values: every fallible function returns Result<T>. An Error carries a code, a
+// message and a chain of context lines added on the way up ("in object header at 0x1a2b",
+// "in /sst", "in granule.nc"), so the one line a user sees names the file, the object and the
+// byte offset.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace vz {
+
+enum class ErrorCode : std::uint8_t {
+  kInvalidArgument,  // the caller (user) asked for something that makes no sense
+  kNotFound,         // a file, URL, object or key does not exist
+  kIo,               // the operating system or the network failed
+  kCorrupt,          // the input violates its format (truncated, bad magic, bad checksum, ...)
+  kUnsupported,      // valid input using a feature we do not handle
+  kLimit,            // the input asks for more than Limits allows
+  kPermission,       // access denied
+  kInternal,         // a bug in vzgen
+};
+
+const char* ErrorCodeName(ErrorCode code);
+
+class [[nodiscard]] Error {
+ public:
+  Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  const std::vector<std::string>& context() const { return context_; }
+
+  // Adds an outer context line, e.g. "in /sst_anomaly". Returns *this for chaining.
+  Error& Annotate(std::string context) & {
+    context_.push_back(std::move(context));
+    return *this;
+  }
+  Error&& Annotate(std::string context) && {
+    context_.push_back(std::move(context));
+    return std::move(*this);
+  }
+
+  // "message (in A, in B, in C)" with the innermost context first.
+  std::string ToString() const;
+
+ private:
+  ErrorCode code_;
+  std::string message_;
+  std::vector<std::string> context_;
+};
+
+// Convenience constructors.
+Error InvalidArgument(std::string message);
+Error NotFound(std::string message);
+Error IoError(std::string message);
+Error Corrupt(std::string message);
+Error Unsupported(std::string message);
+Error LimitExceeded(std::string message);
+Error PermissionDenied(std::string message);
+Error Internal(std::string message);
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+  // On error, adds a context line; on success does nothing.
+  Result&& Annotate(std::string context) && {
+    if (!ok()) std::get<1>(v_).Annotate(std::move(context));
+    return std::move(*this);
+  }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const& { return error_; }
+  Error&& error() && { return std::move(error_); }
+  Result&& Annotate(std::string context) && {
+    if (!ok_) error_.Annotate(std::move(context));
+    return std::move(*this);
+  }
+
+ private:
+  Error error_{ErrorCode::kInternal, ""};
+  bool ok_ = true;
+};
+
+using Status = Result<void>;
+inline Status Ok() { return Status(); }
+
+}  // namespace vz
+
+#define VZ_CONCAT_INNER_(a, b) a##b
+#define VZ_CONCAT_(a, b) VZ_CONCAT_INNER_(a, b)
+
+// Returns the error of a Result/Status expression from the enclosing function.
+#define VZ_TRY(expr)                                       \
+  do {                                                     \
+    auto&& vz_try_result_ = (expr);                        \
+    if (!vz_try_result_.ok()) {                            \
+      return std::move(vz_try_result_).error();            \
+    }                                                      \
+  } while (false)
+
+// VZ_ASSIGN_OR_RETURN(auto x, Foo()); — declares/assigns on success, returns the error otherwise.
+#define VZ_ASSIGN_OR_RETURN(lhs, expr) \
+  VZ_ASSIGN_OR_RETURN_IMPL_(VZ_CONCAT_(vz_aor_, __LINE__), lhs, expr)
+#define VZ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return std::move(tmp).error();   \
+  lhs = std::move(tmp).value()

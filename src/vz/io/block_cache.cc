@@ -1,0 +1,151 @@
+#include "vz/io/block_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "vz/base/checked.h"
+
+namespace vz::io {
+
+BlockCache::BlockCache(ByteSource& inner, BlockCacheOptions options)
+    : inner_(inner), options_(options) {
+  if (options_.block_size == 0) options_.block_size = 64 << 10;
+}
+
+Status BlockCache::EnsureStat() {
+  if (have_info_) return Ok();
+  VZ_ASSIGN_OR_RETURN(info_, inner_.Stat());
+  have_info_ = true;
+  return Ok();
+}
+
+Result<SourceInfo> BlockCache::Stat() {
+  std::lock_guard<std::mutex> lock(mu_);
+  VZ_TRY(EnsureStat());
+  return info_;
+}
+
+// Collects the aligned blocks each range needs that are not covered by a cached block, and
+// fetches them all with one inner ReadMany (adjacent blocks merged into one request).
+Status BlockCache::FetchMissing(std::span<const ByteRange> ranges) {
+  VZ_TRY(EnsureStat());
+  std::vector<ByteRange> want;
+  if (!first_done_) {
+    first_done_ = true;
+    std::uint64_t n = std::min(options_.first_read, info_.size);
+    if (n > 0) want.push_back({0, n});
+  }
+  auto covered = [&](std::uint64_t pos) -> std::uint64_t {
+    // Returns the end of a cached block containing pos, or pos when none does.
+    auto it = blocks_.upper_bound(pos);
+    if (it == blocks_.begin()) return pos;
+    --it;
+    std::uint64_t end = it->first + it->second.data.size();
+    return end > pos ? end : pos;
+  };
+  const std::uint64_t bs = options_.block_size;
+  for (const auto& r : ranges) {
+    VZ_TRY(ValidateReadRange(inner_.url(), r.offset, r.length, info_.size));
+    std::uint64_t pos = r.offset;
+    while (pos < r.end()) {
+      std::uint64_t c = covered(pos);
+      if (c > pos) {
+        pos = c;
+        continue;
+      }
+      bool in_want = false;
+      for (const auto& w : want) {
+        if (pos >= w.offset && pos < w.end()) {
+          pos = w.end();
+          in_want = true;
+          break;
+        }
+      }
+      if (in_want) continue;
+      std::uint64_t start = pos / bs * bs;
+      std::uint64_t end = std::min(info_.size, start + bs);
+      want.push_back({start, end - start});
+      pos = end;
+    }
+  }
+  if (want.empty()) return Ok();
+  std::sort(want.begin(), want.end(),
+            [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+  std::vector<ByteRange> merged;
+  for (const auto& w : want) {
+    if (!merged.empty() && merged.back().end() >= w.offset) {
+      merged.back().length = std::max(merged.back().end(), w.end()) - merged.back().offset;
+    } else {
+      merged.push_back(w);
+    }
+  }
+  VZ_ASSIGN_OR_RETURN(auto got, inner_.ReadMany(merged));
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    cached_bytes_ += got[i].size();
+    auto& slot = blocks_[merged[i].offset];
+    cached_bytes_ -= slot.data.size();
+    slot.data = std::move(got[i]);
+    slot.last_use = ++clock_;
+  }
+  return Ok();
+}
+
+Result<Bytes> BlockCache::Copy(std::uint64_t offset, std::uint64_t length) {
+  VZ_ASSIGN_OR_RETURN(auto n, ToSize(length, "read length"));
+  Bytes out(n);
+  std::uint64_t pos = offset;
+  while (pos < offset + length) {
+    auto it = blocks_.upper_bound(pos);
+    if (it == blocks_.begin()) return Internal("block cache miss after fetch");
+    --it;
+    std::uint64_t bend = it->first + it->second.data.size();
+    if (bend <= pos) return Internal("block cache miss after fetch");
+    std::uint64_t take = std::min(bend, offset + length) - pos;
+    std::memcpy(out.data() + (pos - offset), it->second.data.data() + (pos - it->first),
+                static_cast<std::size_t>(take));
+    it->second.last_use = ++clock_;
+    pos += take;
+  }
+  return out;
+}
+
+void BlockCache::Evict() {
+  while (cached_bytes_ > options_.capacity && blocks_.size() > 1) {
+    auto victim = std::min_element(blocks_.begin(), blocks_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_use < b.second.last_use;
+    });
+    cached_bytes_ -= victim->second.data.size();
+    blocks_.erase(victim);
+  }
+}
+
+Result<Bytes> BlockCache::ReadAt(std::uint64_t offset, std::uint64_t length) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ByteRange r{offset, length};
+  VZ_TRY(FetchMissing(std::span<const ByteRange>(&r, 1)));
+  auto out = Copy(offset, length);
+  Evict();
+  return out;
+}
+
+Result<std::vector<Bytes>> BlockCache::ReadMany(std::span<const ByteRange> ranges) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VZ_TRY(FetchMissing(ranges));
+  std::vector<Bytes> out;
+  out.reserve(ranges.size());
+  for (const auto& r : ranges) {
+    VZ_ASSIGN_OR_RETURN(auto b, Copy(r.offset, r.length));
+    out.push_back(std::move(b));
+  }
+  Evict();
+  return out;
+}
+
+Status BlockCache::Prefetch(std::span<const ByteRange> ranges) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VZ_TRY(FetchMissing(ranges));
+  Evict();
+  return Ok();
+}
+
+}  // namespace vz::io

@@ -1,0 +1,55 @@
+// BlockCache: a ByteSource over another one that fetches aligned blocks, keeps them, and serves
+// reads from them. The first read of a file is large (first_read bytes from offset 0: most
+// netCDF-4 metadata sits at the front), later misses are fetched block by block, several
+// missing blocks in one ReadMany so a whole B-tree level costs one round.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+
+#include "vz/io/byte_source.h"
+
+namespace vz::io {
+
+struct BlockCacheOptions {
+  std::uint64_t first_read = 4ull << 20;  // bytes read from offset 0 on first access
+  std::uint64_t block_size = 256ull << 10;
+  std::uint64_t capacity = 256ull << 20;  // bytes kept before least-recently-used blocks go
+};
+
+class BlockCache final : public ByteSource {
+ public:
+  explicit BlockCache(ByteSource& inner, BlockCacheOptions options = {});
+
+  const std::string& url() const override { return inner_.url(); }
+  Result<SourceInfo> Stat() override;
+  Result<Bytes> ReadAt(std::uint64_t offset, std::uint64_t length) override;
+  // Fetches every missing block of every range in one inner ReadMany, then serves them.
+  Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override;
+  // Makes sure the ranges are cached (one inner ReadMany for all that is missing).
+  Status Prefetch(std::span<const ByteRange> ranges);
+
+ private:
+  struct Block {
+    Bytes data;
+    std::uint64_t last_use = 0;
+  };
+  Status EnsureStat();
+  Status FetchMissing(std::span<const ByteRange> ranges);
+  Result<Bytes> Copy(std::uint64_t offset, std::uint64_t length);
+  void Evict();
+
+  ByteSource& inner_;
+  BlockCacheOptions options_;
+  std::mutex mu_;
+  bool have_info_ = false;
+  SourceInfo info_;
+  bool first_done_ = false;
+  // Keyed by start offset; blocks may have any length (the first read is one big block).
+  std::map<std::uint64_t, Block> blocks_;
+  std::uint64_t cached_bytes_ = 0;
+  std::uint64_t clock_ = 0;
+};
+
+}  // namespace vz::io

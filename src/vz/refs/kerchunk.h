@@ -1,0 +1,34 @@
+// The kerchunk JSON v1 output contract (../docs/output.md): .zgroup/.zattrs/.zarray as
+// JSON-encoded strings, "."-separated chunk keys, every codec in "filters" in pipeline order,
+// kerchunk's fill-value rules, hidden attributes dropped, _ARRAY_DIMENSIONS on every array,
+// inline data as UTF-8 text or "base64:". Written streaming: one key at a time.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "vz/base/error.h"
+#include "vz/io/byte_source.h"
+#include "vz/model/dataset.h"
+
+namespace vz::refs {
+
+struct KerchunkOptions {
+  // Chunks whose stored size is below this many bytes are embedded (kerchunk's inline_threshold).
+  std::uint64_t inline_threshold = 500;
+  // Arrays whose filters no numcodecs reader can decode are decoded and inlined up to this size.
+  std::uint64_t max_decoded_inline = 64ull << 20;
+};
+
+// Reads what must be embedded (small chunks, compact data, vlen strings, data under filters
+// that need decoding) from `source` into each array's manifest, and rewrites those arrays'
+// metadata accordingly. Errors name the array and the filter.
+Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
+                         const KerchunkOptions& options);
+
+// Writes the dataset as kerchunk JSON v1. Chunk URLs are dataset.paths[path_id].
+Status WriteKerchunkJson(const model::VirtualDataset& dataset, const KerchunkOptions& options,
+                         std::ostream& out);
+
+}  // namespace vz::refs
