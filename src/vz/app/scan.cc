@@ -1,0 +1,135 @@
+#include "vz/app/scan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "vz/app/atomic_file.h"
+#include "vz/hdf5/reader.h"
+#include "vz/netcdf3/reader.h"
+
+namespace vz::app {
+
+Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits) {
+  VZ_ASSIGN_OR_RETURN(auto info, source.Stat());
+  if (info.size == 0) return Corrupt("empty file: neither HDF5 nor netCDF");
+  VZ_ASSIGN_OR_RETURN(auto head, source.ReadAt(0, std::min<std::uint64_t>(info.size, 8)));
+  if (netcdf3::LooksLikeNetcdf3(head)) return netcdf3::Read(source, limits);
+  hdf5::ReadOptions options;
+  options.limits = limits;
+  // HDF5 may sit behind a user block: the reader searches 0, 512, 1024, ... itself.
+  auto result = hdf5::Read(source, options);
+  if (!result.ok() && result.error().code() == ErrorCode::kNotFound) {
+    return Corrupt("not an HDF5, netCDF-4 or netCDF-3 file (no signature found)");
+  }
+  return result;
+}
+
+namespace {
+
+Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
+                                           std::unique_ptr<io::ByteSource>& source,
+                                           std::unique_ptr<io::BlockCache>& cache) {
+  VZ_ASSIGN_OR_RETURN(source, io::OpenSource(url));
+  cache = std::make_unique<io::BlockCache>(*source, options.cache);
+  return ParseFile(*cache, options.limits);
+}
+
+}  // namespace
+
+Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,
+            std::vector<std::string>* warnings) {
+  std::unique_ptr<io::ByteSource> source;
+  std::unique_ptr<io::BlockCache> cache;
+  auto parsed = OpenAndParse(url, options, source, cache);
+  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
+  model::VirtualDataset& dataset = *parsed;
+  // Chunk data (inline reads) bypasses the metadata cache: it is read once.
+  VZ_TRY(refs::MaterializeInline(dataset, *source, options.kerchunk).Annotate("in " + url));
+  if (warnings != nullptr) {
+    for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
+  }
+  if (output == "-") {
+    VZ_TRY(refs::WriteKerchunkJson(dataset, options.kerchunk, std::cout));
+    std::cout.flush();
+    if (!std::cout) return IoError("cannot write to standard output");
+    return Ok();
+  }
+  return WriteFileAtomically(output, [&](std::ostream& out) {
+    return refs::WriteKerchunkJson(dataset, options.kerchunk, out);
+  });
+}
+
+namespace {
+
+std::string FilterList(const std::vector<model::Filter>& filters) {
+  std::vector<std::string> names;
+  for (const auto& f : filters) {
+    std::string n = f.name.empty() ? fmt::format("filter{}", f.id) : f.name;
+    if (!f.client_data.empty()) n += fmt::format("({})", fmt::join(f.client_data, ","));
+    names.push_back(n);
+  }
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, " | "));
+}
+
+const char* LayoutName(model::Layout l) {
+  switch (l) {
+    case model::Layout::kCompact:
+      return "compact";
+    case model::Layout::kContiguous:
+      return "contiguous";
+    case model::Layout::kChunked:
+      return "chunked";
+    case model::Layout::kVirtual:
+      return "virtual";
+  }
+  return "?";
+}
+
+std::string Shape(const std::vector<std::uint64_t>& shape) {
+  return fmt::format("({})", fmt::join(shape, ", "));
+}
+
+}  // namespace
+
+Status Inspect(const std::string& url, const ScanOptions& options, std::ostream& out) {
+  std::unique_ptr<io::ByteSource> source;
+  std::unique_ptr<io::BlockCache> cache;
+  auto parsed = OpenAndParse(url, options, source, cache);
+  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
+  const model::VirtualDataset& ds = *parsed;
+  out << fmt::format("{} ({})\n", url, ds.format);
+  std::vector<std::string> group_paths;
+  for (const auto& g : ds.groups) group_paths.push_back(g.path);
+  for (const auto& g : ds.groups) {
+    out << fmt::format("group {}  ({} attributes)\n", g.path, g.attributes.size());
+    for (const auto& a : ds.arrays) {
+      auto slash = a.path.rfind('/');
+      std::string parent = slash == 0 ? "/" : a.path.substr(0, slash);
+      if (parent != g.path) continue;
+      std::uint64_t stored = 0;
+      for (auto len : a.manifest.lengths) stored += len;
+      out << fmt::format("  {}  {}  shape {}  chunks {}  {}{}\n", a.Name(), a.dtype.NumpyStr(),
+                         Shape(a.shape), Shape(a.chunk_shape), LayoutName(a.layout),
+                         a.chunk_index.empty() ? "" : " (" + a.chunk_index + ")");
+      out << fmt::format("      filters {}  {} chunks  {} bytes stored", FilterList(a.filters),
+                         a.manifest.size(), stored);
+      std::vector<std::string> dims;
+      for (const auto& d : a.dims) dims.push_back(d.empty() ? "-" : d);
+      if (!dims.empty()) out << fmt::format("  dims ({})", fmt::join(dims, ", "));
+      if (a.is_dimension_only) out << "  [netCDF dimension only]";
+      if (!a.unsupported.empty()) out << "  [unsupported: " << a.unsupported << "]";
+      out << fmt::format("  {} attributes\n", a.attributes.size());
+    }
+  }
+  for (const auto& w : ds.warnings) out << "warning: " << w << "\n";
+  return Ok();
+}
+
+}  // namespace vz::app

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "vz/base/error.h"
+#include "vz/base/limits.h"
 #include "vz/io/block_cache.h"
 #include "vz/model/dataset.h"
 #include "vz/refs/kerchunk.h"
@@ -22,7 +24,9 @@ struct ScanOptions {
 Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits);
 
 // Scans `url` and writes kerchunk JSON to `output` ("-" for stdout), atomically.
-Status Scan(const std::string& url, const std::string& output, const ScanOptions& options);
+// Warnings (links not followed, ...) are appended to `warnings` when given.
+Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,
+            std::vector<std::string>* warnings = nullptr);
 
 // Prints the tree of `url` (groups, arrays, dtype, shape, chunks, filters, bytes) to `out`.
 Status Inspect(const std::string& url, const ScanOptions& options, std::ostream& out);

@@ -7,8 +7,8 @@
 namespace vz {
 
 Error ByteCursor::Truncated(std::size_t need) const {
-  return Corrupt(fmt::format("truncated: need {} bytes at {:#x}, only {} left", need,
-                             base_ + pos_, remaining()));
+  return Corrupt(fmt::format("truncated: need {} bytes at {:#x}, only {} left", need, base_ + pos_,
+                             remaining()));
 }
 
 Status ByteCursor::Need(std::size_t n) const {
@@ -94,7 +94,8 @@ Result<std::string> ByteCursor::CString(std::size_t max_len) {
     return Corrupt(fmt::format("unterminated string at {:#x}", file_offset()));
   }
   auto len = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - begin);
-  std::string s(reinterpret_cast<const char*>(begin), len);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  std::string s(reinterpret_cast<const char*>(begin),
+                len);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
   pos_ += len + 1;
   return s;
 }

@@ -41,9 +41,7 @@ Error IoError(std::string message) { return {ErrorCode::kIo, std::move(message)}
 Error Corrupt(std::string message) { return {ErrorCode::kCorrupt, std::move(message)}; }
 Error Unsupported(std::string message) { return {ErrorCode::kUnsupported, std::move(message)}; }
 Error LimitExceeded(std::string message) { return {ErrorCode::kLimit, std::move(message)}; }
-Error PermissionDenied(std::string message) {
-  return {ErrorCode::kPermission, std::move(message)};
-}
+Error PermissionDenied(std::string message) { return {ErrorCode::kPermission, std::move(message)}; }
 Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message)}; }
 
 }  // namespace vz

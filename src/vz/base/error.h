@@ -38,7 +38,7 @@ class [[nodiscard]] Error {
     context_.push_back(std::move(context));
     return *this;
   }
-  Error&& Annotate(std::string context) && {
+  Error Annotate(std::string context) && {
     context_.push_back(std::move(context));
     return std::move(*this);
   }
@@ -65,7 +65,7 @@ Error Internal(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -84,7 +84,8 @@ class [[nodiscard]] Result {
   Error&& error() && { return std::get<1>(std::move(v_)); }
 
   // On error, adds a context line; on success does nothing.
-  Result&& Annotate(std::string context) && {
+  // Returns by value so that `r = std::move(r).Annotate(...)` is not a self-move.
+  Result Annotate(std::string context) && {
     if (!ok()) std::get<1>(v_).Annotate(std::move(context));
     return std::move(*this);
   }
@@ -103,7 +104,7 @@ class [[nodiscard]] Result<void> {
   explicit operator bool() const { return ok_; }
   const Error& error() const& { return error_; }
   Error&& error() && { return std::move(error_); }
-  Result&& Annotate(std::string context) && {
+  Result Annotate(std::string context) && {
     if (!ok_) error_.Annotate(std::move(context));
     return std::move(*this);
   }
@@ -122,12 +123,12 @@ inline Status Ok() { return Status(); }
 #define VZ_CONCAT_(a, b) VZ_CONCAT_INNER_(a, b)
 
 // Returns the error of a Result/Status expression from the enclosing function.
-#define VZ_TRY(expr)                                       \
-  do {                                                     \
-    auto&& vz_try_result_ = (expr);                        \
-    if (!vz_try_result_.ok()) {                            \
-      return std::move(vz_try_result_).error();            \
-    }                                                      \
+#define VZ_TRY(expr)                            \
+  do {                                          \
+    auto&& vz_try_result_ = (expr);             \
+    if (!vz_try_result_.ok()) {                 \
+      return std::move(vz_try_result_).error(); \
+    }                                           \
   } while (false)
 
 // VZ_ASSIGN_OR_RETURN(auto x, Foo()); — declares/assigns on success, returns the error otherwise.

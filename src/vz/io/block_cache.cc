@@ -111,9 +111,9 @@ Result<Bytes> BlockCache::Copy(std::uint64_t offset, std::uint64_t length) {
 
 void BlockCache::Evict() {
   while (cached_bytes_ > options_.capacity && blocks_.size() > 1) {
-    auto victim = std::min_element(blocks_.begin(), blocks_.end(), [](const auto& a, const auto& b) {
-      return a.second.last_use < b.second.last_use;
-    });
+    auto victim = std::min_element(
+        blocks_.begin(), blocks_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_use < b.second.last_use; });
     cached_bytes_ -= victim->second.data.size();
     blocks_.erase(victim);
   }

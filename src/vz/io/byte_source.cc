@@ -72,12 +72,12 @@ Result<Bytes> LocalSource::ReadAt(std::uint64_t offset, std::uint64_t length) {
     ssize_t got = ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(offset + done));
     if (got < 0) {
       if (errno == EINTR) continue;
-      return IoError(fmt::format("read of {} at {:#x} failed: {}", url_, offset + done,
-                                 std::strerror(errno)));
+      return IoError(
+          fmt::format("read of {} at {:#x} failed: {}", url_, offset + done, std::strerror(errno)));
     }
     if (got == 0) {
-      return IoError(fmt::format("{} shrank while reading: end of file at {:#x}", url_,
-                                 offset + done));
+      return IoError(
+          fmt::format("{} shrank while reading: end of file at {:#x}", url_, offset + done));
     }
     done += static_cast<std::size_t>(got);
   }
@@ -122,8 +122,8 @@ Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& url) {
   if (path.rfind("file://", 0) == 0) path = path.substr(7);
   auto scheme_end = path.find("://");
   if (scheme_end != std::string::npos) {
-    return Unsupported(fmt::format("{}: URL scheme '{}' is not supported yet", url,
-                                   path.substr(0, scheme_end)));
+    return Unsupported(
+        fmt::format("{}: URL scheme '{}' is not supported yet", url, path.substr(0, scheme_end)));
   }
   VZ_ASSIGN_OR_RETURN(auto src, LocalSource::Open(path));
   return std::unique_ptr<ByteSource>(std::move(src));

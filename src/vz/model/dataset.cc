@@ -35,8 +35,8 @@ std::string DType::NumpyStr() const {
       break;
   }
   char order = byte_order;
-  if (size == 1 || kind == Kind::kFixedString || kind == Kind::kCompound ||
-      kind == Kind::kOpaque || kind == Kind::kBool) {
+  if (size == 1 || kind == Kind::kFixedString || kind == Kind::kCompound || kind == Kind::kOpaque ||
+      kind == Kind::kBool) {
     order = '|';
   }
   return std::string(1, order) + kind_char + std::to_string(size);

@@ -22,22 +22,22 @@ struct Field;
 // A numpy-compatible element type.
 struct DType {
   enum class Kind : std::uint8_t {
-    kBool,         // numpy 'b'  (HDF5 enum FALSE/TRUE of int8, as h5py maps it)
-    kInt,          // 'i'
-    kUInt,         // 'u'
-    kFloat,        // 'f'
-    kComplex,      // 'c'
-    kFixedString,  // 'S' fixed-length bytes, size = length
-    kVlenString,   // 'O' variable-length string (HDF5 vlen string; netCDF string)
-    kVlenSequence, // 'O' variable-length sequence of a base type (fields[0].type is the base)
-    kCompound,     // 'V' with fields
-    kOpaque,       // 'V' raw bytes
-    kReference,    // 'O' object/region reference
+    kBool,          // numpy 'b'  (HDF5 enum FALSE/TRUE of int8, as h5py maps it)
+    kInt,           // 'i'
+    kUInt,          // 'u'
+    kFloat,         // 'f'
+    kComplex,       // 'c'
+    kFixedString,   // 'S' fixed-length bytes, size = length
+    kVlenString,    // 'O' variable-length string (HDF5 vlen string; netCDF string)
+    kVlenSequence,  // 'O' variable-length sequence of a base type (fields[0].type is the base)
+    kCompound,      // 'V' with fields
+    kOpaque,        // 'V' raw bytes
+    kReference,     // 'O' object/region reference
   };
   Kind kind = Kind::kUInt;
-  char byte_order = '|';  // '<', '>' or '|' (not applicable)
-  std::uint32_t size = 1;  // bytes per element as stored in the file (vlen: heap id size)
-  std::vector<Field> fields;         // compound members (and the base of a vlen sequence)
+  char byte_order = '|';      // '<', '>' or '|' (not applicable)
+  std::uint32_t size = 1;     // bytes per element as stored in the file (vlen: heap id size)
+  std::vector<Field> fields;  // compound members (and the base of a vlen sequence)
   std::vector<std::uint64_t> subshape;  // non-empty for an HDF5 array type (size includes it)
   // Enum members (value -> name) when the HDF5 type was an enum; kind/size are its base.
   std::vector<std::pair<std::int64_t, std::string>> enum_members;
@@ -48,9 +48,7 @@ struct DType {
     return kind == Kind::kBool || kind == Kind::kInt || kind == Kind::kUInt ||
            kind == Kind::kFloat || kind == Kind::kComplex;
   }
-  bool IsVariableLength() const {
-    return kind == Kind::kVlenString || kind == Kind::kVlenSequence;
-  }
+  bool IsVariableLength() const { return kind == Kind::kVlenString || kind == Kind::kVlenSequence; }
 };
 
 struct Field {
@@ -64,7 +62,7 @@ struct Attribute {
   // Decoded value as numpy/h5py would give it and kerchunk would JSON-encode it: a scalar for
   // one element, a list otherwise; bytes decoded to strings; NaN/Inf kept as doubles.
   Json value;
-  DType dtype;  // the attribute's element type in the file
+  DType dtype;                       // the attribute's element type in the file
   std::vector<std::uint64_t> shape;  // empty for scalar
 };
 
@@ -82,10 +80,10 @@ enum class Layout : std::uint8_t { kCompact, kContiguous, kChunked, kVirtual };
 
 // Columnar chunk references of one array: ~20 bytes a chunk, not a dict of strings.
 struct ChunkManifest {
-  std::size_t rank = 0;                 // entries per chunk in `coords`
-  std::vector<std::uint64_t> coords;    // chunk grid indices, rank per chunk, row-major
-  std::vector<std::uint64_t> offsets;   // byte offset in the source
-  std::vector<std::uint64_t> lengths;   // stored (compressed) size in bytes
+  std::size_t rank = 0;                     // entries per chunk in `coords`
+  std::vector<std::uint64_t> coords;        // chunk grid indices, rank per chunk, row-major
+  std::vector<std::uint64_t> offsets;       // byte offset in the source
+  std::vector<std::uint64_t> lengths;       // stored (compressed) size in bytes
   std::vector<std::uint32_t> filter_masks;  // empty when every mask is 0; else one per chunk
   std::vector<std::uint32_t> path_ids;      // empty when every chunk is in path 0
   // Chunks whose bytes are embedded in the references instead of pointed at (chunk index ->
@@ -93,17 +91,19 @@ struct ChunkManifest {
   std::map<std::size_t, std::vector<std::uint8_t>> inline_data;
 
   std::size_t size() const { return offsets.size(); }
-  void Add(std::span<const std::uint64_t> chunk_coords, std::uint64_t offset,
-           std::uint64_t length, std::uint32_t filter_mask = 0);
+  void Add(std::span<const std::uint64_t> chunk_coords, std::uint64_t offset, std::uint64_t length,
+           std::uint32_t filter_mask = 0);
 };
 
 struct Array {
   std::string path;  // absolute HDF5 path, "/grp/var"; for netCDF-3 "/var"
   DType dtype;
   std::vector<std::uint64_t> shape;
-  std::vector<std::uint64_t> max_shape;  // kUnlimited for unlimited axes
+  std::vector<std::uint64_t> max_shape;    // kUnlimited for unlimited axes
   std::vector<std::uint64_t> chunk_shape;  // == shape for contiguous/compact
   Layout layout = Layout::kContiguous;
+  // How the chunks are indexed in the file ("v1 B-tree", "fixed array", ...), for inspect.
+  std::string chunk_index;
   std::vector<Filter> filters;  // pipeline order (the order applied on write)
   // Fill value bytes in the dtype's byte order; nullopt when the file defines none.
   std::optional<std::vector<std::uint8_t>> fill_value;
@@ -137,7 +137,7 @@ struct Group {
 struct VirtualDataset {
   std::string format;  // "hdf5", "netcdf4", "netcdf3-classic", "netcdf3-64bit", "netcdf3-cdf5"
   std::vector<std::string> paths;  // path table; ChunkManifest::path_ids index into it
-  std::vector<Group> groups;  // the root first
+  std::vector<Group> groups;       // the root first
   std::vector<Array> arrays;
   std::vector<std::string> warnings;  // things a user should hear about (skipped links, ...)
 };

@@ -1,0 +1,174 @@
+// One conformance suite run against every ByteSource implementation (tensorstore-style): the
+// same edge cases must behave the same whatever the transport.
+#include "vz/io/byte_source.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+
+#include "vz/io/block_cache.h"
+
+namespace vz::io {
+namespace {
+
+Bytes Pattern(std::size_t n) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * 7 + 3) & 0xff);
+  return b;
+}
+
+struct Fixture {
+  std::unique_ptr<ByteSource> inner;
+  std::unique_ptr<ByteSource> outer;  // what the test reads (may wrap inner)
+  std::string temp_path;
+  ~Fixture() {
+    outer.reset();
+    inner.reset();
+    if (!temp_path.empty()) std::filesystem::remove(temp_path);
+  }
+};
+
+using Factory = std::function<std::unique_ptr<Fixture>(const Bytes&)>;
+
+std::unique_ptr<Fixture> MakeLocal(const Bytes& data) {
+  auto f = std::make_unique<Fixture>();
+  char tmpl[] = "/tmp/vz_source_XXXXXX";
+  int fd = mkstemp(tmpl);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  close(fd);
+  f->temp_path = tmpl;
+  auto src = LocalSource::Open(tmpl);
+  EXPECT_TRUE(src.ok());
+  f->inner = std::move(*src);
+  return f;
+}
+
+std::unique_ptr<Fixture> MakeMemory(const Bytes& data) {
+  auto f = std::make_unique<Fixture>();
+  f->inner = std::make_unique<MemorySource>(data, "memory://test");
+  return f;
+}
+
+std::unique_ptr<Fixture> MakeCached(const Bytes& data) {
+  auto f = MakeMemory(data);
+  f->outer = std::make_unique<BlockCache>(*f->inner, BlockCacheOptions{100, 64, 256});
+  return f;
+}
+
+class SourceConformance : public ::testing::TestWithParam<std::pair<const char*, Factory>> {
+ protected:
+  ByteSource& Open(const Bytes& data) {
+    fixture_ = GetParam().second(data);
+    return fixture_->outer ? *fixture_->outer : *fixture_->inner;
+  }
+  std::unique_ptr<Fixture> fixture_;
+};
+
+TEST_P(SourceConformance, EmptyObject) {
+  auto& src = Open({});
+  EXPECT_EQ(src.Stat()->size, 0u);
+  auto zero = src.ReadAt(0, 0);
+  ASSERT_TRUE(zero.ok()) << zero.error().ToString();
+  EXPECT_TRUE(zero->empty());
+  EXPECT_FALSE(src.ReadAt(0, 1).ok());
+}
+
+TEST_P(SourceConformance, RangesInsideAtAndPastEof) {
+  Bytes data = Pattern(1000);
+  auto& src = Open(data);
+  EXPECT_EQ(src.Stat()->size, 1000u);
+  auto mid = src.ReadAt(10, 300);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(*mid, Bytes(data.begin() + 10, data.begin() + 310));
+  auto tail = src.ReadAt(990, 10);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(*tail, Bytes(data.begin() + 990, data.end()));
+  EXPECT_TRUE(src.ReadAt(1000, 0).ok());
+  auto past = src.ReadAt(995, 10);
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.error().message().find("past the end"), std::string::npos);
+  EXPECT_FALSE(src.ReadAt(~0ull - 2, 5).ok());  // offset + length overflows
+}
+
+TEST_P(SourceConformance, ReadManyOverlappingRanges) {
+  Bytes data = Pattern(5000);
+  auto& src = Open(data);
+  std::vector<ByteRange> ranges{{4000, 100}, {0, 10}, {5, 20}, {4050, 950}, {2500, 0}};
+  auto got = src.ReadMany(ranges);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  ASSERT_EQ(got->size(), ranges.size());
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    auto b = data.begin() + static_cast<std::ptrdiff_t>(ranges[i].offset);
+    EXPECT_EQ((*got)[i], Bytes(b, b + static_cast<std::ptrdiff_t>(ranges[i].length))) << i;
+  }
+  std::vector<ByteRange> bad{{0, 10}, {4999, 2}};
+  EXPECT_FALSE(src.ReadMany(bad).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSources, SourceConformance,
+                         ::testing::Values(std::make_pair("local", Factory(MakeLocal)),
+                                           std::make_pair("memory", Factory(MakeMemory)),
+                                           std::make_pair("block_cache", Factory(MakeCached))),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param.first);
+                         });
+
+TEST(LocalSource, MissingFileIsNotFoundAndNamesThePath) {
+  auto r = LocalSource::Open("/nonexistent/dir/granule.nc");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message().find("/nonexistent/dir/granule.nc"), std::string::npos);
+}
+
+TEST(LocalSource, DirectoryIsRejected) {
+  auto r = LocalSource::Open("/tmp");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(BlockCache, FirstReadIsLargeAndLaterHitsCostNothing) {
+  Bytes data = Pattern(10000);
+  MemorySource mem(data);
+  CountingSource counter(mem);
+  BlockCache cache(counter, BlockCacheOptions{4096, 1024, 1 << 20});
+  ASSERT_TRUE(cache.ReadAt(8, 16).ok());
+  EXPECT_EQ(counter.rounds(), 1u);
+  EXPECT_EQ(counter.bytes(), 4096u);
+  ASSERT_TRUE(cache.ReadAt(1000, 2000).ok());  // inside the first read
+  EXPECT_EQ(counter.rounds(), 1u);
+  // Three separate misses in one ReadMany cost one round.
+  std::vector<ByteRange> level{{5000, 10}, {7000, 10}, {9500, 10}};
+  auto got = cache.ReadMany(level);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)[1], Bytes(data.begin() + 7000, data.begin() + 7010));
+  EXPECT_EQ(counter.rounds(), 2u);
+  EXPECT_EQ(counter.requests(), 4u);
+  // A range straddling the first read and a cached block.
+  auto straddle = cache.ReadAt(4000, 1010);
+  ASSERT_TRUE(straddle.ok());
+  EXPECT_EQ(*straddle, Bytes(data.begin() + 4000, data.begin() + 5010));
+}
+
+TEST(BlockCache, EvictsBeyondCapacityAndStillServesCorrectBytes) {
+  Bytes data = Pattern(100000);
+  MemorySource mem(data);
+  CountingSource counter(mem);
+  BlockCache cache(counter, BlockCacheOptions{0, 1000, 3000});
+  for (std::uint64_t off = 0; off < 100000; off += 1000) {
+    auto b = cache.ReadAt(off, 10);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ((*b)[0], data[off]);
+  }
+  auto again = cache.ReadAt(0, 10);  // evicted long ago: fetched again
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(counter.rounds(), 101u);
+}
+
+}  // namespace
+}  // namespace vz::io
