@@ -12,6 +12,8 @@
 #include <memory>
 
 #include "vz/io/block_cache.h"
+#include "vz/io/http_source.h"
+#include "vz/io/nginx_fixture_test.h"
 
 namespace vz::io {
 namespace {
@@ -61,9 +63,26 @@ std::unique_ptr<Fixture> MakeCached(const Bytes& data) {
   return f;
 }
 
+testing::NginxServer* Nginx() {
+  static auto* server = testing::NginxServer::Available() ? new testing::NginxServer() : nullptr;
+  return server;
+}
+
+std::unique_ptr<Fixture> MakeHttp(const Bytes& data) {
+  auto f = std::make_unique<Fixture>();
+  static int counter = 0;
+  std::string url = Nginx()->Put("object" + std::to_string(counter++), data);
+  // A small open read so that most ranges really go over the wire.
+  f->inner = std::make_unique<HttpSource>(url, HttpTransport::Default(), HttpSourceOptions{64});
+  return f;
+}
+
 class SourceConformance : public ::testing::TestWithParam<std::pair<const char*, Factory>> {
  protected:
   ByteSource& Open(const Bytes& data) {
+    if (std::string(GetParam().first) == "http" && Nginx() == nullptr) {
+      ADD_FAILURE() << "nginx is not installed (make deps installs it)";
+    }
     fixture_ = GetParam().second(data);
     return fixture_->outer ? *fixture_->outer : *fixture_->inner;
   }
@@ -114,7 +133,8 @@ TEST_P(SourceConformance, ReadManyOverlappingRanges) {
 INSTANTIATE_TEST_SUITE_P(AllSources, SourceConformance,
                          ::testing::Values(std::make_pair("local", Factory(MakeLocal)),
                                            std::make_pair("memory", Factory(MakeMemory)),
-                                           std::make_pair("block_cache", Factory(MakeCached))),
+                                           std::make_pair("block_cache", Factory(MakeCached)),
+                                           std::make_pair("http", Factory(MakeHttp))),
                          [](const auto& param_info) {
                            return std::string(param_info.param.first);
                          });

@@ -1,0 +1,190 @@
+#include "vz/io/http_source.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "vz/base/checked.h"
+
+namespace vz::io {
+
+namespace {
+
+struct ContentRange {
+  std::uint64_t first = 0, last = 0, total = 0;
+};
+
+// "bytes 0-99/1234"; total may be "*" (unknown), which we reject.
+bool ParseContentRange(const std::string& v, ContentRange* out) {
+  unsigned long long a = 0, b = 0, t = 0;
+  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%llu", &a, &b, &t) != 3 || b < a) return false;
+  *out = {a, b, t};
+  return true;
+}
+
+bool Transient(long status) { return status == 429 || status >= 500; }
+
+Error StatusError(const std::string& url, long status) {
+  std::string msg = fmt::format("GET {}: HTTP {}", url, status);
+  if (status == 404 || status == 410)
+    return NotFound(fmt::format("{}: not found (HTTP {})", url, status));
+  if (status == 401 || status == 403) {
+    return PermissionDenied(fmt::format("{}: access denied (HTTP {})", url, status));
+  }
+  if (status == 412) return IoError(fmt::format("{} changed while it was being read (ETag)", url));
+  if (status == 416) return Corrupt(fmt::format("{}: range not satisfiable (HTTP 416)", url));
+  return IoError(msg);
+}
+
+}  // namespace
+
+HttpSource::HttpSource(std::string url, HttpTransport& transport, HttpSourceOptions options)
+    : url_(std::move(url)), transport_(transport), options_(options) {}
+
+Status HttpSource::EnsureOpen() {
+  if (open_) return Ok();
+  // One request learns the size and ETag and brings the first bytes.
+  std::uint64_t want = std::max<std::uint64_t>(options_.open_read, 1);
+  for (int attempt = 1;; ++attempt) {
+    HttpRequest req{url_, "GET", {}, ByteRange{0, want}, want};
+    auto res = transport_.Submit(req).get();
+    bool retry = !res.ok() || Transient(res->status);
+    if (retry && attempt < options_.max_attempts) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms << (attempt - 1)));
+      continue;
+    }
+    if (!res.ok()) return std::move(res).error();
+    const HttpResponse& r = *res;
+    if (r.status == 416) {  // an empty object answers a range request with 416
+      ContentRange cr;
+      std::string v = r.Header("content-range");
+      unsigned long long total = 0;
+      if (std::sscanf(v.c_str(), "bytes */%llu", &total) == 1 && total == 0) {
+        info_ = {0, r.Header("etag")};
+        open_ = true;
+        return Ok();
+      }
+      (void)cr;
+      return StatusError(url_, r.status);
+    }
+    if (r.status == 206) {
+      ContentRange cr;
+      if (!ParseContentRange(r.Header("content-range"), &cr) || cr.first != 0 ||
+          cr.last - cr.first + 1 != r.body.size()) {
+        return IoError(fmt::format("GET {}: bad Content-Range '{}' for {} bytes", url_,
+                                   r.Header("content-range"), r.body.size()));
+      }
+      info_ = {cr.total, r.Header("etag")};
+    } else if (r.status == 200) {
+      // The server ignored the range: the whole (small) object came back.
+      info_ = {r.body.size(), r.Header("etag")};
+    } else {
+      return StatusError(url_, r.status);
+    }
+    head_.assign(r.body.begin(), r.body.end());
+    open_ = true;
+    return Ok();
+  }
+}
+
+Result<SourceInfo> HttpSource::Stat() {
+  std::lock_guard<std::mutex> lock(mu_);
+  VZ_TRY(EnsureOpen());
+  return info_;
+}
+
+Result<Bytes> HttpSource::ReadAt(std::uint64_t offset, std::uint64_t length) {
+  ByteRange r{offset, length};
+  VZ_ASSIGN_OR_RETURN(auto v, ReadMany(std::span<const ByteRange>(&r, 1)));
+  return std::move(v[0]);
+}
+
+Result<std::vector<Bytes>> HttpSource::ReadMany(std::span<const ByteRange> ranges) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    VZ_TRY(EnsureOpen());
+  }
+  for (const auto& r : ranges) VZ_TRY(ValidateReadRange(url_, r.offset, r.length, info_.size));
+  return Fetch(ranges);
+}
+
+Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) {
+  std::vector<Bytes> out(ranges.size());
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const auto& r = ranges[i];
+    if (r.end() <= head_.size()) {
+      auto b = head_.begin() + static_cast<std::ptrdiff_t>(r.offset);
+      out[i].assign(b, b + static_cast<std::ptrdiff_t>(r.length));
+    } else if (r.length > 0) {
+      todo.push_back(i);
+    }
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  for (int attempt = 1; !todo.empty(); ++attempt) {
+    std::vector<std::future<Result<HttpResponse>>> futures;
+    futures.reserve(todo.size());
+    for (auto i : todo) {
+      HttpRequest req{url_, "GET", {}, ranges[i], 0};
+      if (!info_.etag.empty()) req.headers.push_back("If-Match: " + info_.etag);
+      // A server that ignores ranges may send the whole object: allow that only when small.
+      req.max_body = std::max<std::uint64_t>(ranges[i].length, 16ull << 20);
+      futures.push_back(transport_.Submit(std::move(req)));
+    }
+    std::vector<std::size_t> again;
+    Error last_error = IoError("no attempt made");
+    for (std::size_t k = 0; k < todo.size(); ++k) {
+      std::size_t i = todo[k];
+      const ByteRange& want = ranges[i];
+      auto res = futures[k].get();
+      if (!res.ok()) {
+        last_error = std::move(res).error();
+        again.push_back(i);
+        continue;
+      }
+      HttpResponse& r = *res;
+      if (Transient(r.status)) {
+        last_error = StatusError(url_, r.status);
+        again.push_back(i);
+        continue;
+      }
+      if (r.status == 206) {
+        ContentRange cr;
+        if (!ParseContentRange(r.Header("content-range"), &cr) || cr.first != want.offset ||
+            cr.last != want.end() - 1 || cr.total != info_.size) {
+          return IoError(fmt::format("GET {} bytes {}-{}: mismatched Content-Range '{}'", url_,
+                                     want.offset, want.end() - 1, r.Header("content-range")));
+        }
+        if (r.body.size() != want.length) {  // truncated body: retry
+          last_error =
+              IoError(fmt::format("GET {} bytes {}-{}: truncated body ({} of {} bytes)", url_,
+                                  want.offset, want.end() - 1, r.body.size(), want.length));
+          again.push_back(i);
+          continue;
+        }
+        out[i].assign(r.body.begin(), r.body.end());
+      } else if (r.status == 200 && r.body.size() == info_.size) {
+        auto b = r.body.begin() + static_cast<std::ptrdiff_t>(want.offset);
+        out[i].assign(b, b + static_cast<std::ptrdiff_t>(want.length));
+      } else {
+        return StatusError(url_, r.status);
+      }
+    }
+    if (!again.empty() && attempt >= options_.max_attempts) {
+      return std::move(last_error).Annotate(fmt::format("after {} attempts", attempt));
+    }
+    if (!again.empty()) {
+      std::uint64_t delay = std::min(options_.max_backoff_ms, options_.backoff_ms << (attempt - 1));
+      std::uniform_int_distribution<std::uint64_t> jitter(delay / 2, delay);
+      std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
+    }
+    todo = std::move(again);
+  }
+  return out;
+}
+
+}  // namespace vz::io

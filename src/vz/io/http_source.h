@@ -1,0 +1,48 @@
+// HttpSource: a ByteSource over an http(s) URL with range GETs through the shared
+// HttpTransport. Opening fetches the first bytes of the object (the metadata block of most
+// netCDF-4 files) in the same request that learns its size and ETag, so a BlockCache over it
+// costs no extra round trip. Every later range must come back as a 206 whose Content-Range
+// matches; If-Match on the ETag turns a file that changes mid-scan into a clear error.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "vz/io/byte_source.h"
+#include "vz/io/http_transport.h"
+
+namespace vz::io {
+
+struct HttpSourceOptions {
+  std::uint64_t open_read = 4ull << 20;  // bytes fetched at open (match BlockCache first_read)
+  int max_attempts = 5;                  // for 5xx, 429, resets, timeouts, truncated bodies
+  std::uint64_t backoff_ms = 100;        // first retry delay; doubles, with jitter
+  std::uint64_t max_backoff_ms = 10'000;
+};
+
+class HttpSource final : public ByteSource {
+ public:
+  HttpSource(std::string url, HttpTransport& transport, HttpSourceOptions options = {});
+
+  const std::string& url() const override { return url_; }
+  Result<SourceInfo> Stat() override;
+  Result<Bytes> ReadAt(std::uint64_t offset, std::uint64_t length) override;
+  Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override;
+
+ private:
+  Status EnsureOpen();
+  // Sends the ranges concurrently, retrying what failed transiently.
+  Result<std::vector<Bytes>> Fetch(std::span<const ByteRange> ranges);
+
+  std::string url_;
+  HttpTransport& transport_;
+  HttpSourceOptions options_;
+  std::mutex mu_;
+  bool open_ = false;
+  SourceInfo info_;
+  Bytes head_;  // the first open_read bytes
+};
+
+}  // namespace vz::io

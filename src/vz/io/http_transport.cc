@@ -1,0 +1,202 @@
+#include "vz/io/http_transport.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace vz::io {
+
+std::string HttpResponse::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Transfer {
+  HttpRequest request;
+  std::promise<Result<HttpResponse>> promise;
+  HttpResponse response;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  std::string range_text;
+  char error[CURL_ERROR_SIZE] = {};
+  bool too_big = false;
+
+  ~Transfer() {
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
+std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t bytes = size * n;
+  if (t->request.max_body != 0 && t->response.body.size() + bytes > t->request.max_body) {
+    t->too_big = true;
+    return 0;  // aborts the transfer
+  }
+  t->response.body.append(data, bytes);
+  return bytes;
+}
+
+std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t bytes = size * n;
+  std::string line(data, bytes);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->response.headers.clear();  // a new response (after a redirect or 100-continue)
+    return bytes;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string::npos) return bytes;
+  std::string name = line.substr(0, colon);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string value = line.substr(colon + 1);
+  auto first = value.find_first_not_of(" \t");
+  auto last = value.find_last_not_of(" \t\r\n");
+  value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+  t->response.headers[name] = value;
+  return bytes;
+}
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  HttpTransportOptions options;
+  CURLM* multi = nullptr;
+  std::mutex mu;
+  std::deque<std::unique_ptr<Transfer>> queue;
+  bool stopping = false;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;
+  std::thread thread;
+
+  void Start(std::unique_ptr<Transfer> t) {
+    CURL* e = curl_easy_init();
+    t->easy = e;
+    const HttpRequest& r = t->request;
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options.low_speed_seconds);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    // Credentials are never sent to a host we were redirected to (libcurl's default, kept
+    // explicit because Earthdata redirects across hosts).
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+    if (r.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (r.range) {
+      t->range_text = fmt::format("{}-{}", r.range->offset, r.range->offset + r.range->length - 1);
+      curl_easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
+    }
+    for (const auto& h : r.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
+    if (t->header_list != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+    curl_multi_add_handle(multi, e);
+    active.emplace(e, std::move(t));
+  }
+
+  void Finish(CURL* e, CURLcode code) {
+    auto it = active.find(e);
+    if (it == active.end()) return;
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    active.erase(it);
+    curl_multi_remove_handle(multi, e);
+    if (code == CURLE_OK) {
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->response.status);
+      char* eff = nullptr;
+      curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
+      if (eff != nullptr) t->response.effective_url = eff;
+      t->promise.set_value(std::move(t->response));
+    } else if (t->too_big) {
+      t->promise.set_value(
+          IoError(fmt::format("GET {}: response larger than the {} bytes asked for", t->request.url,
+                              t->request.max_body)));
+    } else {
+      std::string detail = t->error[0] != 0 ? t->error : curl_easy_strerror(code);
+      t->promise.set_value(
+          IoError(fmt::format("{} {}: {}", t->request.method, t->request.url, detail)));
+    }
+  }
+
+  void Loop() {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        while (!queue.empty()) {
+          Start(std::move(queue.front()));
+          queue.pop_front();
+        }
+        if (stopping && active.empty()) return;
+      }
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
+      }
+      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+  }
+};
+
+HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_unique<Impl>()) {
+  GlobalInit();
+  impl_->options = std::move(options);
+  impl_->multi = curl_multi_init();
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, impl_->options.max_in_flight);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_per_host);
+  curl_multi_setopt(impl_->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  impl_->thread = std::thread([this] { impl_->Loop(); });
+}
+
+HttpTransport::~HttpTransport() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  curl_multi_wakeup(impl_->multi);
+  impl_->thread.join();
+  curl_multi_cleanup(impl_->multi);
+}
+
+HttpTransport& HttpTransport::Default() {
+  static HttpTransport* transport = new HttpTransport();  // never destroyed: used until exit
+  return *transport;
+}
+
+std::future<Result<HttpResponse>> HttpTransport::Submit(HttpRequest request) {
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  auto future = t->promise.get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->queue.push_back(std::move(t));
+  }
+  curl_multi_wakeup(impl_->multi);
+  return future;
+}
+
+}  // namespace vz::io
