@@ -13,9 +13,9 @@
 namespace vz::codecs {
 
 struct ChunkInfo {
-  model::DType dtype;                        // element type (size, byte order, kind)
-  std::vector<std::uint64_t> chunk_shape;    // elements per axis of one chunk
-  std::uint64_t max_output = 256ull << 20;   // decoded bytes allowed (decompression bombs)
+  model::DType dtype;                       // element type (size, byte order, kind)
+  std::vector<std::uint64_t> chunk_shape;   // elements per axis of one chunk
+  std::uint64_t max_output = 256ull << 20;  // decoded bytes allowed (decompression bombs)
 };
 
 // True when this build can decode the HDF5 filter id.

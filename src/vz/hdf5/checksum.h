@@ -13,7 +13,7 @@ std::uint32_t Lookup3(std::span<const std::uint8_t> data, std::uint32_t initval 
 
 // Verifies that the 4 little-endian bytes after `covered` equal Lookup3(covered); the error
 // names `what` and the absolute file offset `at` of the structure.
-Status VerifyChecksum(std::span<const std::uint8_t> covered, std::uint32_t stored,
-                      const char* what, std::uint64_t at);
+Status VerifyChecksum(std::span<const std::uint8_t> covered, std::uint32_t stored, const char* what,
+                      std::uint64_t at);
 
 }  // namespace vz::hdf5

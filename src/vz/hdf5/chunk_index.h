@@ -35,22 +35,21 @@ struct DataLayout {
   std::vector<std::uint64_t> chunk_dims;
   std::uint32_t element_size = 0;
   ChunkIndexType index_type = ChunkIndexType::kBTreeV1;
-  std::uint8_t flags = 0;              // layout v4 chunked flags
+  std::uint8_t flags = 0;  // layout v4 chunked flags
   std::uint64_t index_address = kUndefinedAddress;
   // Single chunk index with filters: the filtered size and filter mask from the message.
   std::uint64_t single_filtered_size = 0;
   std::uint32_t single_filter_mask = 0;
   // Index-specific parameters (layout v4).
   std::uint8_t fa_page_bits = 0;  // fixed array: max data block page elements bits
-  std::uint8_t ea_max_bits = 0, ea_index_elements = 0, ea_min_pointers = 0,
-               ea_min_elements = 0, ea_page_bits = 0;
+  std::uint8_t ea_max_bits = 0, ea_index_elements = 0, ea_min_pointers = 0, ea_min_elements = 0,
+               ea_page_bits = 0;
   std::uint32_t bt2_node_size = 0;
   std::uint8_t bt2_split_percent = 0, bt2_merge_percent = 0;
 };
 
 // Decodes a Data Layout message body. `rank` is the dataspace rank (needed by versions 1-2).
-Result<DataLayout> ParseDataLayout(const FileContext& ctx, ByteCursor& message,
-                                   std::size_t rank);
+Result<DataLayout> ParseDataLayout(const FileContext& ctx, ByteCursor& message, std::size_t rank);
 
 struct ChunkRecord {
   std::vector<std::uint64_t> offset;  // element offset of the chunk's first element, per axis

@@ -32,8 +32,7 @@ struct FileContext {
   // limits.max_metadata_block). The error names the address and `what`.
   Result<io::Bytes> Read(std::uint64_t address, std::uint64_t length, const char* what);
   // Reads several (relative) ranges in one round (one ReadMany): use it for B-tree levels.
-  Result<std::vector<io::Bytes>> ReadMany(std::span<const io::ByteRange> ranges,
-                                          const char* what);
+  Result<std::vector<io::Bytes>> ReadMany(std::span<const io::ByteRange> ranges, const char* what);
   // An "offset" / "length" field of the superblock's sizes.
   Result<std::uint64_t> ReadOffset(ByteCursor& cur) const { return cur.UintLE(size_of_offsets); }
   Result<std::uint64_t> ReadLength(ByteCursor& cur) const { return cur.UintLE(size_of_lengths); }

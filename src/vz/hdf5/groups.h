@@ -19,9 +19,9 @@ struct Link {
   std::string name;
   Type type = Type::kHard;
   std::uint64_t address = kUndefinedAddress;  // kHard: object header address (relative)
-  std::string soft_target;                     // kSoft: path
-  std::string external_file, external_path;    // kExternal
-  std::uint8_t user_type = 0;                  // kUserDefined: link class
+  std::string soft_target;                    // kSoft: path
+  std::string external_file, external_path;   // kExternal
+  std::uint8_t user_type = 0;                 // kUserDefined: link class
 };
 
 // Members of an old-style group (Symbol Table message: v1 B-tree address, local heap address).
