@@ -51,6 +51,7 @@ Status HttpSource::EnsureOpen() {
   std::uint64_t want = std::max<std::uint64_t>(options_.open_read, 1);
   for (int attempt = 1;; ++attempt) {
     HttpRequest req{url_, "GET", {}, ByteRange{0, want}, want};
+    if (options_.sign) VZ_TRY(options_.sign(req));
     auto res = transport_.Submit(req).get();
     bool retry = !res.ok() || Transient(res->status);
     if (retry && attempt < options_.max_attempts) {
@@ -133,6 +134,7 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
       if (!info_.etag.empty()) req.headers.push_back("If-Match: " + info_.etag);
       // A server that ignores ranges may send the whole object: allow that only when small.
       req.max_body = std::max<std::uint64_t>(ranges[i].length, 16ull << 20);
+      if (options_.sign) VZ_TRY(options_.sign(req));
       futures.push_back(transport_.Submit(std::move(req)));
     }
     std::vector<std::size_t> again;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +21,9 @@ struct HttpSourceOptions {
   int max_attempts = 5;                  // for 5xx, 429, resets, timeouts, truncated bodies
   std::uint64_t backoff_ms = 100;        // first retry delay; doubles, with jitter
   std::uint64_t max_backoff_ms = 10'000;
+  // Called on every request just before it is sent (e.g. to add SigV4 headers for S3, or an
+  // Authorization header). An error stops the read.
+  std::function<Status(HttpRequest&)> sign;
 };
 
 class HttpSource final : public ByteSource {
