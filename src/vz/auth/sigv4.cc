@@ -14,7 +14,7 @@ namespace vz::auth {
 namespace {
 
 std::string Hex(const unsigned char* data, std::size_t n) {
-  static const char* kDigits = "0123456789abcdef";
+  constexpr const char* kDigits = "0123456789abcdef";
   std::string out(n * 2, '0');
   for (std::size_t i = 0; i < n; ++i) {
     out[2 * i] = kDigits[data[i] >> 4];
@@ -96,7 +96,7 @@ SigV4Signature SignV4(const SigV4Request& request, const AwsCredentials& credent
   std::string canonical_query;
   for (const auto& [k, v] : query) {
     if (!canonical_query.empty()) canonical_query += '&';
-    canonical_query += k + "=" + v;
+    canonical_query.append(k).append("=").append(v);
   }
   // Canonical headers: lower-case names, sorted, values trimmed; repeated names joined by ','.
   std::vector<std::pair<std::string, std::string>> headers;

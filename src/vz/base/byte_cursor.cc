@@ -94,8 +94,8 @@ Result<std::string> ByteCursor::CString(std::size_t max_len) {
     return Corrupt(fmt::format("unterminated string at {:#x}", file_offset()));
   }
   auto len = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - begin);
-  std::string s(reinterpret_cast<const char*>(begin),
-                len);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  std::string s(len, '\0');
+  std::memcpy(s.data(), begin, len);
   pos_ += len + 1;
   return s;
 }

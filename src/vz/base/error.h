@@ -134,7 +134,9 @@ inline Status Ok() { return Status(); }
 // VZ_ASSIGN_OR_RETURN(auto x, Foo()); — declares/assigns on success, returns the error otherwise.
 #define VZ_ASSIGN_OR_RETURN(lhs, expr) \
   VZ_ASSIGN_OR_RETURN_IMPL_(VZ_CONCAT_(vz_aor_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, it cannot be parenthesised.
 #define VZ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return std::move(tmp).error();   \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

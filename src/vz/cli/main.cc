@@ -23,7 +23,9 @@ int Report(const vz::Status& status) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"vzgen: NetCDF4/HDF5/netCDF-3 granules to virtual Zarr (kerchunk) references"};
   app.set_version_flag("--version", std::string("vzgen ") + VZ_VERSION);
   app.require_subcommand(1);
@@ -77,4 +79,17 @@ int main(int argc, char** argv) {
     return Report(vz::app::Inspect(input, options, std::cout));
   }
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vzgen: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "vzgen: internal error\n";
+  }
+  return kExitFailed;
 }

@@ -43,7 +43,7 @@ Error StatusError(const std::string& url, long status) {
 }  // namespace
 
 HttpSource::HttpSource(std::string url, HttpTransport& transport, HttpSourceOptions options)
-    : url_(std::move(url)), transport_(transport), options_(options) {}
+    : url_(std::move(url)), transport_(transport), options_(std::move(options)) {}
 
 Status HttpSource::EnsureOpen() {
   if (open_) return Ok();
