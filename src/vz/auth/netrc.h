@@ -28,6 +28,7 @@ std::string DefaultNetrcPath();
 Result<std::vector<NetrcEntry>> LoadNetrc(const std::string& path);
 
 // The entry for `host` (exact machine match), else the default entry, else nullopt.
-std::optional<NetrcEntry> FindNetrc(const std::vector<NetrcEntry>& entries, const std::string& host);
+std::optional<NetrcEntry> FindNetrc(const std::vector<NetrcEntry>& entries,
+                                    const std::string& host);
 
 }  // namespace vz::auth

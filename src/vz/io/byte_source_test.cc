@@ -18,6 +18,15 @@
 namespace vz::io {
 namespace {
 
+HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5, std::uint64_t backoff_ms = 100) {
+  HttpSourceOptions o;
+  o.open_read = open_read;
+  o.max_attempts = attempts;
+  o.backoff_ms = backoff_ms;
+  o.max_backoff_ms = backoff_ms;
+  return o;
+}
+
 Bytes Pattern(std::size_t n) {
   Bytes b(n);
   for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * 7 + 3) & 0xff);
@@ -73,7 +82,7 @@ std::unique_ptr<Fixture> MakeHttp(const Bytes& data) {
   static int counter = 0;
   std::string url = Nginx()->Put("object" + std::to_string(counter++), data);
   // A small open read so that most ranges really go over the wire.
-  f->inner = std::make_unique<HttpSource>(url, HttpTransport::Default(), HttpSourceOptions{64});
+  f->inner = std::make_unique<HttpSource>(url, HttpTransport::Default(), Opts(64));
   return f;
 }
 

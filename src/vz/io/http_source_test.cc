@@ -8,6 +8,15 @@
 namespace vz::io {
 namespace {
 
+HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5, std::uint64_t backoff_ms = 100) {
+  HttpSourceOptions o;
+  o.open_read = open_read;
+  o.max_attempts = attempts;
+  o.backoff_ms = backoff_ms;
+  o.max_backoff_ms = backoff_ms;
+  return o;
+}
+
 Bytes Pattern(std::size_t n) {
   Bytes b(n);
   for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * 13 + 1) & 0xff);
@@ -26,7 +35,7 @@ class HttpSourceTest : public ::testing::Test {
 
 TEST_F(HttpSourceTest, OpenReadServesTheHeadWithoutAnotherRequest) {
   Bytes data = Pattern(100000);
-  HttpSource src(server_->Put("g.nc", data), HttpTransport::Default(), HttpSourceOptions{4096});
+  HttpSource src(server_->Put("g.nc", data), HttpTransport::Default(), Opts(4096));
   CountingSource counter(src);
   BlockCache cache(counter, BlockCacheOptions{4096, 4096, 1 << 20});
   auto head = cache.ReadAt(100, 200);
@@ -53,7 +62,7 @@ TEST_F(HttpSourceTest, MissingObjectIsNotFoundAndNamesTheUrl) {
 TEST_F(HttpSourceTest, ObjectChangedMidScanIsAnError) {
   Bytes data = Pattern(10000);
   std::string url = server_->Put("changing.nc", data);
-  HttpSource src(url, HttpTransport::Default(), HttpSourceOptions{16});
+  HttpSource src(url, HttpTransport::Default(), Opts(16));
   ASSERT_TRUE(src.Stat().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // new mtime -> new ETag
   Bytes other = Pattern(10000);
@@ -65,8 +74,7 @@ TEST_F(HttpSourceTest, ObjectChangedMidScanIsAnError) {
 }
 
 TEST_F(HttpSourceTest, ConnectionRefusedIsRetriedThenReported) {
-  HttpSource src("http://127.0.0.1:1/x.nc", HttpTransport::Default(),
-                 HttpSourceOptions{16, 2, 1, 1});
+  HttpSource src("http://127.0.0.1:1/x.nc", HttpTransport::Default(), Opts(16, 2, 1));
   auto st = src.Stat();
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), ErrorCode::kIo);

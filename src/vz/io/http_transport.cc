@@ -78,6 +78,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
 struct HttpTransport::Impl {
   HttpTransportOptions options;
   CURLM* multi = nullptr;
+  CURLSH* share = nullptr;  // cookie jar and DNS cache shared by every transfer
   std::mutex mu;
   std::deque<std::unique_ptr<Transfer>> queue;
   bool stopping = false;
@@ -107,6 +108,12 @@ struct HttpTransport::Impl {
     // explicit because Earthdata redirects across hosts).
     curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
     if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+    if (!options.netrc_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+      curl_easy_setopt(e, CURLOPT_NETRC_FILE, options.netrc_file.c_str());
+    }
+    if (options.cookies) curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(e, CURLOPT_SHARE, share);
     if (r.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     if (r.range) {
       t->range_text = fmt::format("{}-{}", r.range->offset, r.range->offset + r.range->length - 1);
@@ -166,6 +173,10 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_uni
   GlobalInit();
   impl_->options = std::move(options);
   impl_->multi = curl_multi_init();
+  // Only the event-loop thread touches transfers, so the share needs no lock callbacks.
+  impl_->share = curl_share_init();
+  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, impl_->options.max_in_flight);
   curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_per_host);
   curl_multi_setopt(impl_->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
@@ -180,6 +191,7 @@ HttpTransport::~HttpTransport() {
   curl_multi_wakeup(impl_->multi);
   impl_->thread.join();
   curl_multi_cleanup(impl_->multi);
+  curl_share_cleanup(impl_->share);
 }
 
 HttpTransport& HttpTransport::Default() {

@@ -40,6 +40,11 @@ struct HttpTransportOptions {
   long connect_timeout_ms = 10'000;
   long low_speed_seconds = 30;  // abort a transfer slower than 1 byte/s for this long
   std::string ca_bundle;        // empty: the system's CA store
+  // A netrc file whose entries answer each host's Basic challenge (Earthdata Login). Entries
+  // are per host, so a password only ever goes to the host it names.
+  std::string netrc_file;
+  // Keep cookies across requests and hosts (the Earthdata session cookie of the data host).
+  bool cookies = true;
 };
 
 class HttpTransport {
