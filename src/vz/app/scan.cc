@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "vz/app/atomic_file.h"
+#include "vz/app/sources.h"
 #include "vz/hdf5/reader.h"
 #include "vz/netcdf3/reader.h"
 
@@ -36,7 +37,9 @@ namespace {
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
                                            std::unique_ptr<io::ByteSource>& source,
                                            std::unique_ptr<io::BlockCache>& cache) {
-  VZ_ASSIGN_OR_RETURN(source, io::OpenSource(url));
+  RemoteOptions remote = RemoteOptionsFromEnvironment();
+  remote.open_read = options.cache.first_read;
+  VZ_ASSIGN_OR_RETURN(source, OpenUrl(url, remote));
   cache = std::make_unique<io::BlockCache>(*source, options.cache);
   return ParseFile(*cache, options.limits);
 }

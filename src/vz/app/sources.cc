@@ -1,0 +1,88 @@
+#include "vz/app/sources.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "vz/auth/netrc.h"
+#include "vz/auth/s3.h"
+#include "vz/io/http_source.h"
+#include "vz/io/http_transport.h"
+
+namespace vz::app {
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+// One transport per netrc file for the whole process (connections and cookies are shared).
+Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<io::HttpTransport>> transports;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& t = transports[netrc];
+  if (!t) {
+    io::HttpTransportOptions o;
+    if (!netrc.empty()) {
+      // Refuse an unsafe file before curl reads it.
+      VZ_TRY(auth::LoadNetrc(netrc));
+      o.netrc_file = netrc;
+    }
+    t = std::make_unique<io::HttpTransport>(o);
+  }
+  return t.get();
+}
+
+}  // namespace
+
+RemoteOptions RemoteOptionsFromEnvironment() {
+  RemoteOptions o;
+  if (!Env("AWS_REGION").empty())
+    o.s3_region = Env("AWS_REGION");
+  else if (!Env("AWS_DEFAULT_REGION").empty())
+    o.s3_region = Env("AWS_DEFAULT_REGION");
+  o.s3_endpoint = Env("VZ_S3_ENDPOINT");
+  return o;
+}
+
+Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
+                                                const RemoteOptions& options) {
+  if (url.rfind("s3://", 0) == 0) {
+    auth::S3Options s3;
+    s3.region = options.s3_region;
+    s3.endpoint = options.s3_endpoint;
+    s3.http.open_read = options.open_read;
+    VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(""));
+    return auth::OpenS3Source(url, s3, *transport);
+  }
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    std::string netrc = options.netrc;
+    if (netrc.empty()) {
+      std::string def = auth::DefaultNetrcPath();
+      std::error_code ec;
+      if (!def.empty() && std::filesystem::exists(def, ec)) netrc = def;
+    }
+    VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(netrc));
+    io::HttpSourceOptions http;
+    http.open_read = options.open_read;
+    std::string token = Env("EARTHDATA_TOKEN");
+    if (!token.empty()) {
+      http.sign = [token](io::HttpRequest& r) -> Status {
+        // libcurl drops this header when a redirect leaves the host (e.g. to S3).
+        r.headers.push_back("Authorization: Bearer " + token);
+        return Ok();
+      };
+    }
+    return std::unique_ptr<io::ByteSource>(
+        std::make_unique<io::HttpSource>(url, *transport, std::move(http)));
+  }
+  return io::OpenSource(url);
+}
+
+}  // namespace vz::app

@@ -1,0 +1,26 @@
+// Opening a granule by URL: local paths, http(s):// (Earthdata Login through netrc or a bearer
+// token) and s3:// (SigV4 with credentials from the environment).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "vz/base/error.h"
+#include "vz/io/byte_source.h"
+
+namespace vz::app {
+
+struct RemoteOptions {
+  std::string s3_region = "us-west-2";  // $AWS_REGION / $AWS_DEFAULT_REGION override it
+  std::string s3_endpoint;              // $VZ_S3_ENDPOINT, e.g. http://127.0.0.1:9000
+  std::string netrc;                    // "" = $NETRC or ~/.netrc when present
+  std::uint64_t open_read = 4ull << 20;
+};
+
+// RemoteOptions with the environment applied.
+RemoteOptions RemoteOptionsFromEnvironment();
+
+Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
+                                                const RemoteOptions& options);
+
+}  // namespace vz::app
