@@ -3,6 +3,7 @@
 // tokens, with the Authorization header never reaching S3.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ class EarthdataTest : public ::testing::Test {
     ASSERT_EQ(pipe(fds), 0);
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
       dup2(fds[1], 1);
       close(fds[0]);
       std::string script = std::string(VZ_SOURCE_DIR) + "/tests/servers/earthdata_server.py";

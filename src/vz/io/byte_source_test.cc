@@ -73,8 +73,9 @@ std::unique_ptr<Fixture> MakeCached(const Bytes& data) {
 }
 
 testing::NginxServer* Nginx() {
-  static auto* server = testing::NginxServer::Available() ? new testing::NginxServer() : nullptr;
-  return server;
+  static auto server = testing::NginxServer::Available() ? std::make_unique<testing::NginxServer>()
+                                                         : std::unique_ptr<testing::NginxServer>();
+  return server.get();
 }
 
 std::unique_ptr<Fixture> MakeHttp(const Bytes& data) {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ class NginxServer {
     conf.close();
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the test process
       execl(kBinary, kBinary, "-p", dir_.c_str(), "-c", (dir_ + "/nginx.conf").c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
