@@ -28,5 +28,9 @@ Result<BTree2Header> ReadBTree2Header(FileContext& ctx, std::uint64_t address);
 // Each level of the tree is fetched with one ReadMany. `visit` may return an error to stop.
 Status ForEachBTree2Record(FileContext& ctx, std::uint64_t header_address,
                            const std::function<Status(std::span<const std::uint8_t>)>& visit);
+// The same with a header already read by ReadBTree2Header (saves reading it twice).
+Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& header,
+                           std::uint64_t header_address,
+                           const std::function<Status(std::span<const std::uint8_t>)>& visit);
 
 }  // namespace vz::hdf5

@@ -15,11 +15,26 @@ namespace vz::hdf5 {
 
 class FractalHeap {
  public:
+  // One object fetched from the heap.
+  struct Object {
+    std::vector<std::uint8_t> data;
+    // Absolute file offset of data[0] when the object is stored unfiltered in the file; for
+    // tiny objects and objects inside filtered blocks, the offset of the heap header (errors
+    // while decoding such an object then name the heap).
+    std::uint64_t file_offset = 0;
+  };
+
   // Reads and checks the heap header at `address`.
   static Result<FractalHeap> Open(FileContext& ctx, std::uint64_t address);
 
   // The object a heap ID (as stored in a v2 B-tree record) points to.
   Result<std::vector<std::uint8_t>> Get(FileContext& ctx, std::span<const std::uint8_t> heap_id);
+
+  // Several objects at once: the direct blocks they need that are not cached yet are fetched in
+  // one ReadMany (per level of indirect blocks while those are resolved). Results are in the
+  // order of `heap_ids`.
+  Result<std::vector<Object>> GetMany(FileContext& ctx,
+                                      std::span<const std::span<const std::uint8_t>> heap_ids);
 
   std::uint16_t heap_id_length() const;
 

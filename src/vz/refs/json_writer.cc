@@ -1,0 +1,205 @@
+#include "vz/refs/json_writer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace vz::refs {
+
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the well-formed UTF-8 sequence starting at data[i], or 0 when ill-formed; in that
+// case `*skip` is the length of the maximal subpart to replace (at least 1), per Unicode 3.9.
+std::size_t Utf8SequenceLength(const unsigned char* data, std::size_t size, std::size_t i,
+                               std::size_t* skip) {
+  const unsigned char b0 = data[i];
+  *skip = 1;
+  if (b0 < 0x80) return 1;
+  std::size_t need = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    need = 2;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    need = 3;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  std::size_t k = 1;
+  for (; k <= need; ++k) {
+    if (i + k >= size) break;
+    const unsigned char b = data[i + k];
+    const unsigned char min = k == 1 ? lo : static_cast<unsigned char>(0x80);
+    const unsigned char max = k == 1 ? hi : static_cast<unsigned char>(0xBF);
+    if (b < min || b > max) break;
+  }
+  if (k == need + 1) return need + 1;
+  *skip = k;
+  return 0;
+}
+
+template <typename Fn>
+void ForEachUtf8Piece(const unsigned char* data, std::size_t size, Fn&& fn) {
+  std::size_t i = 0;
+  while (i < size) {
+    std::size_t skip = 1;
+    const std::size_t len = Utf8SequenceLength(data, size, i, &skip);
+    if (len == 0) {
+      fn(std::string_view(), true);
+      i += skip;
+    } else {
+      fn(std::string_view(reinterpret_cast<const char*>(data + i), len), false);  // NOLINT
+      i += len;
+    }
+  }
+}
+
+bool ValidUtf8(const unsigned char* data, std::size_t size) {
+  std::size_t i = 0;
+  while (i < size) {
+    std::size_t skip = 1;
+    const std::size_t len = Utf8SequenceLength(data, size, i, &skip);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());  // NOLINT(*-reinterpret-cast)
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::span<const std::uint8_t> bytes) {
+  return ValidUtf8(bytes.data(), bytes.size());
+}
+
+bool IsValidUtf8(std::string_view text) { return ValidUtf8(Bytes(text), text.size()); }
+
+std::string SanitizeUtf8(std::string_view text) {
+  if (IsValidUtf8(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 8);
+  ForEachUtf8Piece(Bytes(text), text.size(),
+                   [&](std::string_view piece, bool bad) { out += bad ? kReplacement : piece; });
+  return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  ForEachUtf8Piece(Bytes(text), text.size(), [&](std::string_view piece, bool bad) {
+    if (bad) {
+      out += kReplacement;
+      return;
+    }
+    if (piece.size() > 1) {
+      out += piece;
+      return;
+    }
+    const char c = piece[0];
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  });
+  out += '"';
+}
+
+void AppendJsonDouble(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(value)) {
+    out += value > 0 ? "Infinity" : "-Infinity";
+    return;
+  }
+  // fmt's default is the shortest text that round-trips; keep it a float for Python ("2.0").
+  const std::string text = fmt::format("{}", value);
+  out += text;
+  if (text.find_first_of(".e") == std::string::npos) out += ".0";
+}
+
+RefsStreamWriter::RefsStreamWriter(std::ostream& out) : out_(out) {
+  buffer_ = "{\"version\":1,\"refs\":{";
+}
+
+void RefsStreamWriter::BeginEntry(std::string_view key) {
+  buffer_ += first_ ? "\n" : ",\n";
+  first_ = false;
+  AppendJsonString(buffer_, key);
+  buffer_ += ':';
+}
+
+void RefsStreamWriter::MaybeFlush() {
+  if (buffer_.size() >= (1u << 16)) {
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
+  }
+}
+
+void RefsStreamWriter::Entry(std::string_view key, std::string_view json_value) {
+  BeginEntry(key);
+  buffer_ += json_value;
+  MaybeFlush();
+}
+
+void RefsStreamWriter::StringEntry(std::string_view key, std::string_view text) {
+  BeginEntry(key);
+  AppendJsonString(buffer_, text);
+  MaybeFlush();
+}
+
+void RefsStreamWriter::ReferenceEntry(std::string_view key, std::string_view url,
+                                      std::uint64_t offset, std::uint64_t length) {
+  BeginEntry(key);
+  buffer_ += '[';
+  AppendJsonString(buffer_, url);
+  buffer_ += fmt::format(",{},{}]", offset, length);
+  MaybeFlush();
+}
+
+Status RefsStreamWriter::Finish() {
+  buffer_ += "\n}}\n";
+  out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+  buffer_.clear();
+  out_.flush();
+  if (!out_) return IoError("writing the references failed");
+  return Ok();
+}
+
+}  // namespace vz::refs

@@ -1,0 +1,129 @@
+#include "vz/refs/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "vz/refs/base64.h"
+
+namespace vz::refs {
+namespace {
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+std::string Double(double d) {
+  std::string out;
+  AppendJsonDouble(out, d);
+  return out;
+}
+
+TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(Quote("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(Quote("\n\r\t\b\f"), R"("\n\r\t\b\f")");
+  EXPECT_EQ(Quote(std::string("\x00\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\x7f\"");
+  EXPECT_EQ(Quote("s3://a/b"), R"("s3://a/b")");  // no \/ needed
+}
+
+TEST(JsonString, PassesWellFormedUtf8Through) {
+  EXPECT_EQ(Quote("\xC2\xB0"
+                  "C \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"\xC2\xB0"
+            "C \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+}
+
+// The same replacements Python makes with bytes.decode("utf-8", errors="replace").
+TEST(JsonString, ReplacesIllFormedUtf8LikePython) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(SanitizeUtf8("a\xFF"
+                         "b"),
+            "a" + r + "b");
+  EXPECT_EQ(SanitizeUtf8("\xE2\x82"), r);  // truncated 3-byte sequence: one U+FFFD
+  EXPECT_EQ(SanitizeUtf8("\xE2\x82x"), r + "x");
+  EXPECT_EQ(SanitizeUtf8("\xF0\x9F\x98"), r);
+  EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), r + r + r);          // surrogate
+  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), r + r);                  // overlong
+  EXPECT_EQ(SanitizeUtf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
+  EXPECT_EQ(Quote("x\xFF"), "\"x" + r + "\"");
+  EXPECT_FALSE(IsValidUtf8(std::string_view("\xC3")));
+  EXPECT_TRUE(IsValidUtf8(std::string_view("\xC3\xA9")));
+}
+
+TEST(JsonNumber, DoublesRoundTripAndStayFloats) {
+  EXPECT_EQ(Double(0.1), "0.1");
+  EXPECT_EQ(Double(2.0), "2.0");
+  EXPECT_EQ(Double(-0.0), "-0.0");
+  EXPECT_EQ(Double(1e37), "1e+37");
+  EXPECT_EQ(Double(static_cast<double>(9.96921e36f)), "9.969209968386869e+36");
+  EXPECT_EQ(Double(std::nan("")), "NaN");
+  EXPECT_EQ(Double(std::numeric_limits<double>::infinity()), "Infinity");
+  EXPECT_EQ(Double(-std::numeric_limits<double>::infinity()), "-Infinity");
+}
+
+TEST(JsonValue, WritesNestedValuesCompactlyWithExactIntegers) {
+  nlohmann::ordered_json v;
+  v["z"] = std::numeric_limits<std::uint64_t>::max();
+  v["a"] = std::numeric_limits<std::int64_t>::min();
+  v["list"] = {1.5, std::nan(""), true, nullptr, "t"};
+  EXPECT_EQ(
+      ToJson(v),
+      R"({"z":18446744073709551615,"a":-9223372036854775808,"list":[1.5,NaN,true,null,"t"]})");
+  nlohmann::json sorted = {{"b", 1}, {"a", 2}};
+  EXPECT_EQ(ToJson(sorted), R"({"a":2,"b":1})");
+}
+
+TEST(RefsStream, WritesVersionOneObjectOneEntryPerLine) {
+  std::ostringstream out;
+  RefsStreamWriter w(out);
+  w.StringEntry(".zgroup", R"({"zarr_format":2})");
+  w.ReferenceEntry("a/0", "s3://b/k.nc", 10, 20);
+  w.Entry("a/1", R"("base64:AA==")");
+  ASSERT_TRUE(w.Finish().ok());
+  EXPECT_EQ(out.str(),
+            "{\"version\":1,\"refs\":{\n"
+            "\".zgroup\":\"{\\\"zarr_format\\\":2}\",\n"
+            "\"a/0\":[\"s3://b/k.nc\",10,20],\n"
+            "\"a/1\":\"base64:AA==\"\n"
+            "}}\n");
+}
+
+TEST(RefsStream, EmptyRefsAreValid) {
+  std::ostringstream out;
+  RefsStreamWriter w(out);
+  ASSERT_TRUE(w.Finish().ok());
+  EXPECT_EQ(out.str(), "{\"version\":1,\"refs\":{\n}}\n");
+}
+
+TEST(RefsStream, ReportsAFailedStream) {
+  std::ostringstream out;
+  out.setstate(std::ios::badbit);
+  RefsStreamWriter w(out);
+  w.Entry("k", "1");
+  auto st = w.Finish();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), ErrorCode::kIo);
+}
+
+TEST(Base64, MatchesRfc4648Vectors) {
+  auto enc = [](std::string_view s) {
+    return Base64Encode(std::span<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));  // NOLINT
+  };
+  EXPECT_EQ(enc(""), "");
+  EXPECT_EQ(enc("f"), "Zg==");
+  EXPECT_EQ(enc("fo"), "Zm8=");
+  EXPECT_EQ(enc("foo"), "Zm9v");
+  EXPECT_EQ(enc("foob"), "Zm9vYg==");
+  EXPECT_EQ(enc("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(enc("foobar"), "Zm9vYmFy");
+  const std::uint8_t high[] = {0xff, 0xfe, 0xfd};
+  EXPECT_EQ(Base64Encode(high), "//79");
+}
+
+}  // namespace
+}  // namespace vz::refs

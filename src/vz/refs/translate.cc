@@ -1,0 +1,536 @@
+#include "vz/refs/translate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "vz/base/byte_cursor.h"
+#include "vz/base/checked.h"
+#include "vz/refs/base64.h"
+#include "vz/refs/json_writer.h"
+
+namespace vz::refs {
+
+namespace {
+
+using Kind = model::DType::Kind;
+
+std::string FilterLabel(const model::Filter& f) {
+  static const std::map<std::uint16_t, const char*> kNames = {
+      {1, "deflate"}, {2, "shuffle"},     {3, "fletcher32"},     {4, "szip"},
+      {5, "nbit"},    {6, "scaleoffset"}, {307, "bzip2"},        {32001, "blosc"},
+      {32004, "lz4"}, {32015, "zstd"},    {32008, "bitshuffle"}, {32026, "blosc2"}};
+  std::string name = f.name;
+  if (name.empty()) {
+    auto it = kNames.find(f.id);
+    name = it != kNames.end() ? it->second : "unknown";
+  }
+  return fmt::format("{} ({})", name, f.id);
+}
+
+std::uint32_t ClientData(const model::Filter& f, std::size_t i, std::uint32_t fallback) {
+  return i < f.client_data.size() ? f.client_data[i] : fallback;
+}
+
+bool HasVariableLengthMember(const model::DType& t) {
+  if (t.kind == Kind::kVlenString || t.kind == Kind::kVlenSequence || t.kind == Kind::kReference) {
+    return true;
+  }
+  return std::any_of(t.fields.begin(), t.fields.end(),
+                     [](const model::Field& f) { return HasVariableLengthMember(f.type); });
+}
+
+// Field element size without its subarray dims (DType::size includes them).
+Result<model::DType> FieldBase(const model::DType& t) {
+  model::DType base = t;
+  base.subshape.clear();
+  if (t.subshape.empty()) return base;
+  std::uint64_t n = 1;
+  for (auto d : t.subshape) {
+    auto m = MulU64(n, d);
+    if (!m) return Unsupported("field subarray too large");
+    n = *m;
+  }
+  if (n == 0 || t.size % n != 0) return Unsupported("field subarray size mismatch");
+  base.size = static_cast<std::uint32_t>(t.size / n);
+  return base;
+}
+
+Status CheckCompound(const model::DType& t) {
+  std::vector<const model::Field*> fields;
+  for (const auto& f : t.fields) fields.push_back(&f);
+  std::stable_sort(fields.begin(), fields.end(), [](const model::Field* a, const model::Field* b) {
+    return a->offset < b->offset;
+  });
+  std::uint64_t pos = 0;
+  for (const auto* f : fields) {
+    if (f->offset < pos) return Unsupported("compound fields overlap");
+    VZ_ASSIGN_OR_RETURN(auto base, FieldBase(f->type));
+    if (base.kind == Kind::kCompound) VZ_TRY(CheckCompound(base));
+    pos = f->offset + f->type.size;
+  }
+  if (pos > t.size) return Unsupported("compound fields extend past the element size");
+  return Ok();
+}
+
+double HalfToDouble(std::uint16_t h) {
+  const int sign = (h >> 15) != 0 ? -1 : 1;
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  if (exponent == 0) return sign * std::ldexp(static_cast<double>(mantissa), -24);
+  if (exponent == 31) {
+    return mantissa != 0 ? std::nan("") : sign * std::numeric_limits<double>::infinity();
+  }
+  return sign * std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
+}
+
+SortedJson FloatJson(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v;
+}
+
+// Reads one `size`-byte number in the dtype's byte order.
+std::optional<std::uint64_t> ReadUint(std::span<const std::uint8_t> bytes, std::size_t size,
+                                      char order) {
+  ByteCursor c(bytes);
+  auto r = order == '>' ? c.UintBE(size) : c.UintLE(size);
+  if (!r.ok()) return std::nullopt;
+  return *r;
+}
+
+std::optional<double> ReadFloat(std::span<const std::uint8_t> bytes, std::size_t size, char order) {
+  auto u = ReadUint(bytes, size, order);
+  if (!u) return std::nullopt;
+  if (size == 2) return HalfToDouble(static_cast<std::uint16_t>(*u));
+  if (size == 4) return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(*u)));
+  if (size == 8) return std::bit_cast<double>(*u);
+  return std::nullopt;
+}
+
+const model::Attribute* FindAttribute(const model::Array& array, std::string_view name) {
+  for (const auto& a : array.attributes) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+// zarr's encode_fill_value applied to an attribute value (_FillValue / missing_value) for the
+// array's dtype; nullopt when the value cannot be expressed (the attribute is then kept).
+std::optional<SortedJson> EncodeAttributeFill(const model::DType& dtype, const model::Json& raw) {
+  const model::Json* v = &raw;
+  if (v->is_array()) {
+    if (v->empty()) return std::nullopt;
+    v = &(*v)[0];
+  }
+  switch (dtype.kind) {
+    case Kind::kFloat:
+    case Kind::kComplex:
+      if (v->is_number()) {
+        const double d = v->get<double>();
+        if (dtype.kind == Kind::kComplex) return SortedJson::array({FloatJson(d), 0.0});
+        return FloatJson(d);
+      }
+      return std::nullopt;
+    case Kind::kInt:
+    case Kind::kUInt:
+      if (v->is_number_unsigned()) return SortedJson(v->get<std::uint64_t>());
+      if (v->is_number_integer()) return SortedJson(v->get<std::int64_t>());
+      if (v->is_number_float()) {
+        const double d = v->get<double>();
+        if (!std::isfinite(d) || std::fabs(d) >= 9.2e18) return std::nullopt;
+        return SortedJson(static_cast<std::int64_t>(d));
+      }
+      if (v->is_boolean()) return SortedJson(v->get<bool>() ? 1 : 0);
+      return std::nullopt;
+    case Kind::kBool:
+      if (v->is_boolean()) return SortedJson(v->get<bool>());
+      if (v->is_number()) return SortedJson(v->get<double>() != 0.0);
+      return std::nullopt;
+    case Kind::kFixedString:
+      if (v->is_string()) {
+        const auto& s = v->get_ref<const std::string&>();
+        return SortedJson(Base64Encode(std::span<const std::uint8_t>(
+            reinterpret_cast<const std::uint8_t*>(s.data()), s.size())));  // NOLINT
+      }
+      return std::nullopt;
+    case Kind::kVlenString:
+      if (v->is_string()) return SortedJson(SanitizeUtf8(v->get_ref<const std::string&>()));
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool IsNetcdfVariable(const model::Array& array) {
+  return std::any_of(
+      array.attributes.begin(), array.attributes.end(),
+      [](const model::Attribute& a) { return a.name.find("_Netcdf4") != std::string::npos; });
+}
+
+bool IsNetcdfDatetime(const model::Array& array) {
+  const auto* units = FindAttribute(array, "units");
+  if (units == nullptr) return false;
+  const model::Json* v = &units->value;
+  if (v->is_array() && v->size() == 1) v = &(*v)[0];
+  return v->is_string() && v->get_ref<const std::string&>().find("since") != std::string::npos;
+}
+
+void AppendUintList(std::string& out, std::span<const std::uint64_t> values, bool zero_to_one) {
+  out += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(zero_to_one && values[i] == 0 ? 1 : values[i]);
+  }
+  out += ']';
+}
+
+void AppendAttributes(std::string& out, const std::vector<model::Attribute>& attributes,
+                      const std::set<std::string>& drop, const std::vector<std::string>* dims) {
+  // zarr writes .zattrs with sorted keys; names are sanitised first so that the order is that
+  // of the text a reader sees.
+  std::map<std::string, const model::Json*> sorted;
+  for (const auto& a : attributes) {
+    if (IsHiddenAttribute(a) || drop.count(a.name) != 0) continue;
+    sorted[SanitizeUtf8(a.name)] = &a.value;
+  }
+  model::Json dim_list;
+  if (dims != nullptr) {
+    dim_list = model::Json::array();
+    for (const auto& d : *dims) dim_list.push_back(d);
+    sorted["_ARRAY_DIMENSIONS"] = &dim_list;
+  }
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : sorted) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, name);
+    out += ':';
+    AppendJson(out, *value);
+  }
+  out += '}';
+}
+
+}  // namespace
+
+CodecPlan PlanCodecs(const model::Array& array) {
+  CodecPlan plan;
+  plan.filters = SortedJson::array();
+  const auto& filters = array.filters;
+  for (std::size_t i = 0; i < filters.size(); ++i) {
+    const auto& f = filters[i];
+    SortedJson codec;
+    switch (f.id) {
+      case kFilterDeflate:
+        codec = {{"id", "zlib"}, {"level", ClientData(f, 0, 6)}};
+        break;
+      case kFilterShuffle:
+        codec = {{"id", "shuffle"}, {"elementsize", array.dtype.size}};
+        break;
+      case kFilterFletcher32:
+        if (i + 1 != filters.size()) {
+          plan.needs_decode = true;
+          plan.decode_reason = "filter fletcher32 (3) not last in the pipeline";
+        } else {
+          plan.trim = 4;
+        }
+        continue;
+      case kFilterBlosc: {
+        static constexpr std::array<const char*, 6> kNames = {"blosclz", "lz4",  "lz4hc",
+                                                              "snappy",  "zlib", "zstd"};
+        const std::uint32_t code = ClientData(f, 6, 0);
+        codec = {{"id", "blosc"},
+                 {"cname", code < kNames.size() ? kNames[code] : "blosclz"},
+                 {"clevel", ClientData(f, 4, 5)},
+                 {"shuffle", ClientData(f, 5, 1)},
+                 {"blocksize", 0}};
+        break;
+      }
+      case kFilterZstd:
+        codec = {{"id", "zstd"}, {"level", ClientData(f, 0, 3)}};
+        break;
+      case kFilterBzip2:
+        codec = {{"id", "bz2"}, {"level", std::clamp<std::uint32_t>(ClientData(f, 0, 9), 1, 9)}};
+        break;
+      default:
+        if (!plan.needs_decode) {
+          plan.needs_decode = true;
+          plan.decode_reason = "filter " + FilterLabel(f);
+        }
+        continue;
+    }
+    plan.filters.push_back(std::move(codec));
+  }
+  if (!plan.needs_decode) {
+    const auto& masks = array.manifest.filter_masks;
+    for (std::size_t c = 0; c < masks.size(); ++c) {
+      if (masks[c] == 0) continue;
+      std::vector<std::string> skipped;
+      for (std::size_t b = 0; b < filters.size() && b < 32; ++b) {
+        if ((masks[c] >> b) & 1u) skipped.push_back(FilterLabel(filters[b]));
+      }
+      plan.needs_decode = true;
+      plan.decode_reason = fmt::format("chunk {} skips filter {} (filter mask {:#x})", c,
+                                       skipped.empty() ? "?" : skipped.front(), masks[c]);
+      break;
+    }
+  }
+  if (plan.needs_decode) plan.trim = 0;
+  if (plan.filters.empty()) plan.filters = nullptr;
+  return plan;
+}
+
+std::string SkipReason(const model::Array& array) {
+  if (!array.unsupported.empty()) return array.unsupported;
+  const auto& t = array.dtype;
+  switch (t.kind) {
+    case Kind::kReference:
+      return "object reference datatype not supported";
+    case Kind::kVlenSequence:
+      return "variable-length sequence datatype not supported";
+    case Kind::kVlenString:
+      if (!array.vlen_values) return "variable-length strings were not decoded";
+      break;
+    case Kind::kCompound: {
+      if (HasVariableLengthMember(t)) return "compound datatype with variable-length members";
+      auto st = CheckCompound(t);
+      if (!st.ok()) return st.error().message();
+      break;
+    }
+    default:
+      break;
+  }
+  if (!t.subshape.empty()) return "HDF5 array datatype as the element type not supported";
+  if (t.size == 0) return "zero-size datatype";
+  return "";
+}
+
+bool IsHiddenAttribute(const model::Attribute& attribute) {
+  static const std::set<std::string_view> kHidden = {
+      "REFERENCE_LIST",      "CLASS",       "DIMENSION_LIST", "NAME", "_Netcdf4Dimid",
+      "_Netcdf4Coordinates", "_nc3_strict", "_NCProperties"};
+  if (kHidden.count(attribute.name) != 0) return true;
+  const model::Json* v = &attribute.value;
+  if (v->is_array() && v->size() == 1) v = &(*v)[0];
+  return v->is_string() && v->get_ref<const std::string&>() == "DIMENSION_SCALE";
+}
+
+std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualDataset& dataset) {
+  std::vector<std::vector<std::string>> out(dataset.arrays.size());
+  // group path -> phony dims of that group, in creation order: (length, name)
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> phony;
+  std::uint64_t next = 0;
+  for (std::size_t i = 0; i < dataset.arrays.size(); ++i) {
+    const auto& a = dataset.arrays[i];
+    if (a.is_dimension_only || !SkipReason(a).empty()) continue;
+    const auto slash = a.path.rfind('/');
+    const std::string group =
+        slash == std::string::npos || slash == 0 ? "/" : a.path.substr(0, slash);
+    auto& dims = out[i];
+    dims.assign(a.shape.size(), "");
+    std::set<std::string> used;
+    for (std::size_t d = 0; d < a.shape.size(); ++d) {
+      if (d < a.dims.size() && !a.dims[d].empty()) {
+        dims[d] = SanitizeUtf8(a.dims[d]);
+        continue;
+      }
+      auto& candidates = phony[group];
+      std::string name;
+      for (const auto& [len, n] : candidates) {
+        if (len == a.shape[d] && used.count(n) == 0) {
+          name = n;
+          break;
+        }
+      }
+      if (name.empty()) {
+        name = fmt::format("phony_dim_{}", next++);
+        candidates.emplace_back(a.shape[d], name);
+      }
+      used.insert(name);
+      dims[d] = name;
+    }
+  }
+  return out;
+}
+
+SortedJson ZarrDtype(const model::DType& dtype) {
+  if (dtype.kind != Kind::kCompound) return dtype.NumpyStr();
+  std::vector<const model::Field*> fields;
+  for (const auto& f : dtype.fields) fields.push_back(&f);
+  std::stable_sort(fields.begin(), fields.end(), [](const model::Field* a, const model::Field* b) {
+    return a->offset < b->offset;
+  });
+  SortedJson descr = SortedJson::array();
+  std::uint64_t pos = 0;
+  for (const auto* f : fields) {
+    if (f->offset > pos) descr.push_back({"", fmt::format("|V{}", f->offset - pos)});
+    auto base = FieldBase(f->type);
+    const model::DType& elem = base.ok() ? *base : f->type;
+    SortedJson entry = {SanitizeUtf8(f->name), ZarrDtype(elem)};
+    if (!f->type.subshape.empty()) entry.push_back(f->type.subshape);
+    descr.push_back(std::move(entry));
+    pos = std::max(pos, f->offset + f->type.size);
+  }
+  if (pos < dtype.size) descr.push_back({"", fmt::format("|V{}", dtype.size - pos)});
+  return descr;
+}
+
+SortedJson DecodeFillValue(const model::DType& dtype,
+                           const std::optional<std::vector<std::uint8_t>>& bytes) {
+  std::vector<std::uint8_t> value(dtype.size, 0);
+  if (bytes && bytes->size() == dtype.size) value = *bytes;
+  const std::size_t size = dtype.size;
+  switch (dtype.kind) {
+    case Kind::kBool:
+      return SortedJson(std::any_of(value.begin(), value.end(), [](auto b) { return b != 0; }));
+    case Kind::kInt: {
+      auto u = ReadUint(value, size, dtype.byte_order);
+      if (!u || size == 0 || size > 8) return nullptr;
+      std::uint64_t x = *u;
+      if (size < 8 && ((x >> (size * 8 - 1)) & 1u) != 0) x |= ~std::uint64_t{0} << (size * 8);
+      return SortedJson(static_cast<std::int64_t>(x));
+    }
+    case Kind::kUInt: {
+      auto u = ReadUint(value, size, dtype.byte_order);
+      if (!u) return nullptr;
+      return SortedJson(*u);
+    }
+    case Kind::kFloat: {
+      auto f = ReadFloat(value, size, dtype.byte_order);
+      if (!f) return nullptr;
+      return FloatJson(*f);
+    }
+    case Kind::kComplex: {
+      const std::size_t half = size / 2;
+      auto re = ReadFloat(std::span<const std::uint8_t>(value).first(half), half, dtype.byte_order);
+      auto im =
+          ReadFloat(std::span<const std::uint8_t>(value).subspan(half), half, dtype.byte_order);
+      if (!re || !im) return nullptr;
+      return SortedJson::array({FloatJson(*re), FloatJson(*im)});
+    }
+    case Kind::kFixedString: {
+      // numpy drops trailing NULs from a bytes scalar; kerchunk then uses " " for an empty fill.
+      while (!value.empty() && value.back() == 0) value.pop_back();
+      if (value.empty()) value.push_back(' ');
+      return SortedJson(Base64Encode(value));
+    }
+    case Kind::kOpaque:
+      return SortedJson(Base64Encode(value));
+    default:
+      return nullptr;
+  }
+}
+
+ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
+                             bool netcdf3, const CodecPlan& plan) {
+  const bool vlen = array.dtype.kind == Kind::kVlenString;
+  // Compact arrays, and arrays MaterializeInline decoded (it turns them into compact ones), are
+  // held whole and raw in the references: one chunk, no filters.
+  const bool in_memory = array.layout == model::Layout::kCompact;
+  const bool whole = vlen || in_memory;
+
+  // Fill value, in kerchunk's order of rules (KERCHUNK.md 4.3).
+  SortedJson fill = nullptr;
+  const Kind kind = array.dtype.kind;
+  if (netcdf3 || in_memory || vlen) {
+    fill = nullptr;
+  } else if (kind == Kind::kFixedString) {
+    fill = DecodeFillValue(array.dtype, array.fill_value);
+  } else if (IsNetcdfDatetime(array) || IsNetcdfVariable(array)) {
+    fill = nullptr;
+  } else if (kind == Kind::kCompound) {
+    fill = nullptr;
+  } else {
+    fill = DecodeFillValue(array.dtype, array.fill_value);
+  }
+  std::set<std::string> consumed;
+  std::vector<std::string> fill_attributes = {"_FillValue"};
+  if (netcdf3) fill_attributes = {"missing_value", "_FillValue"};
+  for (const auto& name : fill_attributes) {
+    const auto* attr = FindAttribute(array, name);
+    if (attr == nullptr) continue;
+    auto encoded = EncodeAttributeFill(array.dtype, attr->value);
+    if (!encoded) continue;
+    fill = std::move(*encoded);
+    consumed.insert(name);
+    break;
+  }
+  if (netcdf3 && !consumed.empty()) consumed = {"missing_value", "_FillValue"};
+
+  ArrayMetadata meta;
+  std::string& z = meta.zarray;
+  z += "{\"chunks\":";
+  AppendUintList(z, whole ? array.shape : array.chunk_shape, true);
+  z += ",\"compressor\":null,\"dtype\":";
+  AppendJson(z, vlen ? SortedJson("|O") : ZarrDtype(array.dtype));
+  z += ",\"fill_value\":";
+  AppendJson(z, fill);
+  z += ",\"filters\":";
+  if (vlen) {
+    z += "[{\"id\":\"vlen-utf8\"}]";
+  } else if (in_memory) {
+    z += "null";
+  } else {
+    AppendJson(z, plan.filters);
+  }
+  z += ",\"order\":\"C\",\"shape\":";
+  AppendUintList(z, array.shape, false);
+  z += ",\"zarr_format\":2}";
+
+  AppendAttributes(meta.zattrs, array.attributes, consumed, &dims);
+  return meta;
+}
+
+std::string TranslateGroupAttributes(const model::Group& group) {
+  std::string out;
+  AppendAttributes(out, group.attributes, {}, nullptr);
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> EncodeVlenUtf8(
+    const std::vector<std::optional<std::string>>& values) {
+  std::vector<std::uint8_t> out;
+  auto put32 = [&out](std::uint64_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  if (values.size() > 0xffffffffu) return LimitExceeded("too many strings for one vlen-utf8 chunk");
+  put32(values.size());
+  for (const auto& v : values) {
+    const std::string text = v ? SanitizeUtf8(*v) : std::string();
+    if (text.size() > 0xffffffffu) return LimitExceeded("string too long for vlen-utf8");
+    put32(text.size());
+    out.insert(out.end(), text.begin(), text.end());
+  }
+  return out;
+}
+
+void AppendInlineValue(std::string& out, std::span<const std::uint8_t> bytes) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()),  // NOLINT
+                              bytes.size());
+  if (IsValidUtf8(bytes) && text.rfind("base64:", 0) != 0) {
+    AppendJsonString(out, text);
+    return;
+  }
+  out += "\"base64:";
+  AppendBase64(out, bytes);
+  out += '"';
+}
+
+std::string ChunkKey(const std::string& prefix, std::span<const std::uint64_t> coords) {
+  std::string key = prefix;
+  if (coords.empty()) return key + "0";
+  for (std::size_t i = 0; i < coords.size(); ++i) {
+    if (i > 0) key += '.';
+    key += std::to_string(coords[i]);
+  }
+  return key;
+}
+
+}  // namespace vz::refs
