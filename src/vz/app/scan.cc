@@ -21,7 +21,11 @@ Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& li
   VZ_ASSIGN_OR_RETURN(auto info, source.Stat());
   if (info.size == 0) return Corrupt("empty file: neither HDF5 nor netCDF");
   VZ_ASSIGN_OR_RETURN(auto head, source.ReadAt(0, std::min<std::uint64_t>(info.size, 8)));
-  if (netcdf3::LooksLikeNetcdf3(head)) return netcdf3::Read(source, limits);
+  if (netcdf3::LooksLikeNetcdf3(head)) {
+    VZ_ASSIGN_OR_RETURN(auto ds, netcdf3::Read(source, limits));
+    if (ds.paths.empty()) ds.paths.push_back(source.url());
+    return ds;
+  }
   hdf5::ReadOptions options;
   options.limits = limits;
   // HDF5 may sit behind a user block: the reader searches 0, 512, 1024, ... itself.

@@ -124,8 +124,8 @@ Status ReadFixedArray(FileContext& ctx, const ChunkIndexInput& input, ChunkSink&
   VZ_ASSIGN_OR_RETURN(auto grid, MakeGrid(input, -1));
   VZ_ASSIGN_OR_RETURN(auto total, grid.Total());
   if (nelmts != total) {
-    return Corrupt(fmt::format("{} at {:#x}: {} elements for a grid of {} chunks", what, at,
-                               nelmts, total));
+    return Corrupt(
+        fmt::format("{} at {:#x}: {} elements for a grid of {} chunks", what, at, nelmts, total));
   }
   if (nelmts > ctx.limits.max_chunks_per_array) {
     return LimitExceeded(fmt::format("{} at {:#x}: {} elements", what, at, nelmts));
@@ -180,9 +180,9 @@ namespace {
 
 // Geometry of one extensible-array super block.
 struct SuperBlockInfo {
-  std::uint64_t ndblks = 0;        // data blocks in it
-  std::uint64_t dblk_nelmts = 0;   // elements per data block
-  std::uint64_t start_index = 0;   // linear index (after the index block's) of its first element
+  std::uint64_t ndblks = 0;       // data blocks in it
+  std::uint64_t dblk_nelmts = 0;  // elements per data block
+  std::uint64_t start_index = 0;  // linear index (after the index block's) of its first element
 };
 
 // A data block to read: where, which elements, and which of its pages exist.
@@ -230,9 +230,10 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
   auto pow2 = [](std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; };
   if (max_bits == 0 || max_bits > 64 || !pow2(dblk_min_elmts) || !pow2(sblk_min_ptrs) ||
       iblock_elmts == 0) {
-    return Corrupt(fmt::format("{} at {:#x}: bad parameters (bits {}, min elements {}, min "
-                               "pointers {}, index elements {})",
-                               what, at, max_bits, dblk_min_elmts, sblk_min_ptrs, iblock_elmts));
+    return Corrupt(
+        fmt::format("{} at {:#x}: bad parameters (bits {}, min elements {}, min "
+                    "pointers {}, index elements {})",
+                    what, at, max_bits, dblk_min_elmts, sblk_min_ptrs, iblock_elmts));
   }
   if (max_index_set > ctx.limits.max_chunks_per_array) {
     return LimitExceeded(fmt::format("{} at {:#x}: {} elements", what, at, max_index_set));
@@ -259,14 +260,14 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
   if (client == 0) {
     VZ_ASSIGN_OR_RETURN(unfiltered_size, UnfilteredChunkBytes(lay));
   }
-  const ElementDecoder decoder{ctx,          grid,           sink,         client == 1,
-                               element_size, unfiltered_size, max_index_set};
+  const ElementDecoder decoder{ctx,          grid, sink, client == 1, element_size, unfiltered_size,
+                               max_index_set};
 
   // Super block geometry, as the library derives it from the parameters.
   const int min_elmts_log2 = std::countr_zero(static_cast<unsigned>(dblk_min_elmts));
   if (max_bits < min_elmts_log2) {
-    return Corrupt(fmt::format("{} at {:#x}: {} bits < log2 of {} min elements", what, at,
-                               max_bits, dblk_min_elmts));
+    return Corrupt(fmt::format("{} at {:#x}: {} bits < log2 of {} min elements", what, at, max_bits,
+                               dblk_min_elmts));
   }
   const auto nsblks = static_cast<std::size_t>(1 + max_bits - min_elmts_log2);
   std::vector<SuperBlockInfo> sblk(nsblks);
@@ -290,8 +291,8 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
 
   // Index block.
   const char* iwhat = "extensible array index block";
-  const std::uint64_t iblock_size =
-      4 + 1 + 1 + o + std::uint64_t{iblock_elmts} * element_size + (iblock_dblks + iblock_sblk_addrs) * o + 4;
+  const std::uint64_t iblock_size = 4 + 1 + 1 + o + std::uint64_t{iblock_elmts} * element_size +
+                                    (iblock_dblks + iblock_sblk_addrs) * o + 4;
   VZ_ASSIGN_OR_RETURN(auto ibytes, ctx.Read(iblock_addr, iblock_size, iwhat));
   ByteCursor ic(ibytes, ctx.Absolute(iblock_addr));
   VZ_TRY(CheckBlock(ctx, ic, ibytes, "EAIB", iwhat, client, hdr_addr));
@@ -340,7 +341,8 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
     const std::uint64_t np = npages_of(u);
     std::span<const std::uint8_t> bitmap;
     if (np) {
-      VZ_ASSIGN_OR_RETURN(bitmap, sc.Bytes(static_cast<std::size_t>(sblk[u].ndblks * CeilDiv(np, 8))));
+      VZ_ASSIGN_OR_RETURN(bitmap,
+                          sc.Bytes(static_cast<std::size_t>(sblk[u].ndblks * CeilDiv(np, 8))));
     }
     for (std::uint64_t j = 0; j < sblk[u].ndblks; ++j) {
       VZ_ASSIGN_OR_RETURN(auto addr, ctx.ReadOffset(sc));
@@ -385,8 +387,9 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
       VZ_TRY(VerifyChecksum(std::span(b).first(covered), LoadU32LE(b.data() + covered),
                             "extensible array data block page", b_at));
       ByteCursor pc{std::span<const std::uint8_t>(b).first(covered), b_at};
-      VZ_TRY(decoder.Decode(pc, db.first_index + static_cast<std::uint64_t>(pieces[i].page) * page_nelmts,
-                            page_nelmts));
+      VZ_TRY(decoder.Decode(
+          pc, db.first_index + static_cast<std::uint64_t>(pieces[i].page) * page_nelmts,
+          page_nelmts));
       continue;
     }
     ByteCursor dc(b, b_at);

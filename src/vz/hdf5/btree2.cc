@@ -45,9 +45,9 @@ std::uint64_t SaturatingAdd(std::uint64_t a, std::uint64_t b) {
 
 // Per-depth node geometry derived from the header.
 struct LevelInfo {
-  std::uint64_t max_records = 0;      // records one node at this depth can hold
-  std::uint8_t total_width = 0;       // bytes of a "total records" field counting this subtree
-  std::uint64_t pointer_size = 0;     // size of one child pointer stored in a node at this depth
+  std::uint64_t max_records = 0;   // records one node at this depth can hold
+  std::uint8_t total_width = 0;    // bytes of a "total records" field counting this subtree
+  std::uint64_t pointer_size = 0;  // size of one child pointer stored in a node at this depth
 };
 
 Result<std::vector<LevelInfo>> ComputeLevels(const FileContext& ctx, const BTree2Header& hdr,
@@ -62,8 +62,8 @@ Result<std::vector<LevelInfo>> ComputeLevels(const FileContext& ctx, const BTree
   std::uint64_t cumulative = info[0].max_records;
   info[0].total_width = EncodedSize(cumulative);
   for (std::size_t d = 1; d < info.size(); ++d) {
-    const std::uint64_t ptr = std::uint64_t{ctx.size_of_offsets} + count_width +
-                              (d > 1 ? info[d - 1].total_width : 0);
+    const std::uint64_t ptr =
+        std::uint64_t{ctx.size_of_offsets} + count_width + (d > 1 ? info[d - 1].total_width : 0);
     info[d].pointer_size = ptr;
     const std::uint64_t fixed = kNodePrefix + ptr;
     if (hdr.node_size <= fixed) {
@@ -75,8 +75,8 @@ Result<std::vector<LevelInfo>> ComputeLevels(const FileContext& ctx, const BTree
       return Corrupt(fmt::format("v2 B-tree at {:#x}: internal node of depth {} holds no record",
                                  ctx.Absolute(at), d));
     }
-    cumulative = SaturatingAdd(SaturatingMul(info[d].max_records + 1, cumulative),
-                               info[d].max_records);
+    cumulative =
+        SaturatingAdd(SaturatingMul(info[d].max_records + 1, cumulative), info[d].max_records);
     info[d].total_width = EncodedSize(cumulative);
   }
   return info;
@@ -102,8 +102,7 @@ std::uint64_t NodeBytes(const BTree2Header& hdr, const std::vector<LevelInfo>& i
 
 Result<BTree2Header> ReadBTree2Header(FileContext& ctx, std::uint64_t address) {
   const std::uint64_t size = std::uint64_t{4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + 2 + 4} +
-                             ctx.size_of_offsets +
-                             ctx.size_of_lengths;
+                             ctx.size_of_offsets + ctx.size_of_lengths;
   VZ_ASSIGN_OR_RETURN(auto bytes, ctx.Read(address, size, "v2 B-tree header"));
   const std::uint64_t abs = ctx.Absolute(address);
   ByteCursor cur(bytes, abs);
@@ -133,9 +132,8 @@ Result<BTree2Header> ReadBTree2Header(FileContext& ctx, std::uint64_t address) {
                                      abs, hdr.node_size));
   }
   if (hdr.depth > ctx.limits.max_tree_depth) {
-    return LimitExceeded(
-        fmt::format("v2 B-tree header at {:#x}: depth {} exceeds the limit of {}", abs, hdr.depth,
-                    ctx.limits.max_tree_depth));
+    return LimitExceeded(fmt::format("v2 B-tree header at {:#x}: depth {} exceeds the limit of {}",
+                                     abs, hdr.depth, ctx.limits.max_tree_depth));
   }
   return hdr;
 }
@@ -146,8 +144,7 @@ Status ForEachBTree2Record(FileContext& ctx, std::uint64_t header_address,
   return ForEachBTree2Record(ctx, hdr, header_address, visit);
 }
 
-Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& hdr,
-                           std::uint64_t header_address,
+Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& hdr, std::uint64_t header_address,
                            const std::function<Status(std::span<const std::uint8_t>)>& visit) {
   if (hdr.record_size == 0 || hdr.node_size <= kNodePrefix ||
       hdr.depth > ctx.limits.max_tree_depth || hdr.node_size > ctx.limits.max_metadata_block) {
@@ -181,8 +178,8 @@ Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& hdr,
                                    ctx.Absolute(n.address), n.nrec, info[depth].max_records));
       }
       if (!visited.insert(n.address).second) {
-        return Corrupt(fmt::format("{} at {:#x} is referenced twice (cycle)", what,
-                                   ctx.Absolute(n.address)));
+        return Corrupt(
+            fmt::format("{} at {:#x} is referenced twice (cycle)", what, ctx.Absolute(n.address)));
       }
       ranges.push_back({n.address, NodeBytes(hdr, info, depth, n.nrec)});
     }
@@ -219,7 +216,8 @@ Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& hdr,
         VZ_ASSIGN_OR_RETURN(auto child_nrec, cur.UintLE(count_width));
         if (depth > 1) VZ_TRY(cur.Skip(info[depth - 1].total_width));
         if (ctx.IsUndefined(child)) {
-          return Corrupt(fmt::format("{} at {:#x}: child {} has an undefined address", what, abs, c));
+          return Corrupt(
+              fmt::format("{} at {:#x}: child {} has an undefined address", what, abs, c));
         }
         levels[li + 1].push_back(Node{child, child_nrec, {}, 0});
       }

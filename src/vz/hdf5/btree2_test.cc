@@ -75,7 +75,8 @@ TEST(Lookup3Test, SuperblockAndObjectHeaderOfRealFile) {
   const std::size_t end = p + width + chunk0;
   ASSERT_LE(end + 4, file.size());
   auto covered_hdr = std::span(file).subspan(root, end - root);
-  EXPECT_TRUE(VerifyChecksum(covered_hdr, LoadU32LE(file.data() + end), "object header", root).ok());
+  EXPECT_TRUE(
+      VerifyChecksum(covered_hdr, LoadU32LE(file.data() + end), "object header", root).ok());
   // One flipped bit is caught and named.
   io::Bytes bad(covered_hdr.begin(), covered_hdr.end());
   bad[7] ^= 0x10;

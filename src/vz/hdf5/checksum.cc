@@ -9,9 +9,7 @@ namespace vz::hdf5 {
 
 namespace {
 
-constexpr std::uint32_t Rot(std::uint32_t x, int k) {
-  return (x << k) | (x >> (32 - k));
-}
+constexpr std::uint32_t Rot(std::uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
 void Mix(std::uint32_t& a, std::uint32_t& b, std::uint32_t& c) {
   a -= c;

@@ -23,8 +23,8 @@ namespace vz::hdf5 {
 
 namespace internal {
 
-Status ChunkSink::Add(std::vector<std::uint64_t> offsets, std::uint64_t address,
-                      std::uint64_t size, std::uint32_t filter_mask) {
+Status ChunkSink::Add(std::vector<std::uint64_t> offsets, std::uint64_t address, std::uint64_t size,
+                      std::uint32_t filter_mask) {
   if (ctx_.IsUndefined(address)) return Ok();
   for (std::size_t d = 0; d < offsets.size(); ++d) {
     // Chunks past the current extent belong to no element of the dataset.
@@ -37,8 +37,8 @@ Status ChunkSink::Add(std::vector<std::uint64_t> offsets, std::uint64_t address,
                                abs, size, ctx_.file_size));
   }
   if (out_.size() >= ctx_.limits.max_chunks_per_array) {
-    return LimitExceeded(fmt::format("more than {} chunks in one array",
-                                     ctx_.limits.max_chunks_per_array));
+    return LimitExceeded(
+        fmt::format("more than {} chunks in one array", ctx_.limits.max_chunks_per_array));
   }
   out_.push_back(ChunkRecord{std::move(offsets), abs, size, filter_mask});
   return Ok();
@@ -86,7 +86,7 @@ Result<LinearGrid> MakeGrid(const ChunkIndexInput& input, int unlimited_axis) {
       extent = input.max_dims[d];
     }
     g.counts.push_back(static_cast<int>(d) == unlimited_axis ? ~std::uint64_t{0}
-                                                            : CeilDiv(extent, chunk[d]));
+                                                             : CeilDiv(extent, chunk[d]));
   }
   return g;
 }
@@ -102,8 +102,8 @@ Status CheckArrayElementSize(const FileContext& ctx, std::uint8_t client, std::s
     return Unsupported(fmt::format("{} at {:#x}: client id {}", what, at, client));
   }
   const std::size_t o = ctx.size_of_offsets;
-  const bool ok = client == 0 ? element_size == o
-                              : (element_size > o + 4 && element_size <= o + 4 + 8);
+  const bool ok =
+      client == 0 ? element_size == o : (element_size > o + 4 && element_size <= o + 4 + 8);
   if (!ok) {
     return Corrupt(fmt::format("{} at {:#x}: element size {} does not fit client id {}", what, at,
                                element_size, client));
@@ -150,8 +150,7 @@ Status ReadBTreeV1(FileContext& ctx, const ChunkIndexInput& input, ChunkSink& si
   for (std::uint32_t round = 0;; ++round) {
     if (round > ctx.limits.max_tree_depth) {
       return LimitExceeded(fmt::format("v1 B-tree at {:#x} deeper than {} levels",
-                                       ctx.Absolute(lay.index_address),
-                                       ctx.limits.max_tree_depth));
+                                       ctx.Absolute(lay.index_address), ctx.limits.max_tree_depth));
     }
     std::vector<io::ByteRange> ranges;
     for (const auto& n : level) {
@@ -192,8 +191,8 @@ Status ReadBTreeV1(FileContext& ctx, const ChunkIndexInput& input, ChunkSink& si
       VZ_ASSIGN_OR_RETURN(auto entries, cur.U16());
       VZ_TRY(cur.Skip(static_cast<std::size_t>(2 * o)));  // siblings
       if (type != 1) {
-        return Corrupt(fmt::format("v1 B-tree node at {:#x}: type {} is not a chunk node", abs,
-                                   type));
+        return Corrupt(
+            fmt::format("v1 B-tree node at {:#x}: type {} is not a chunk node", abs, type));
       }
       if (expect_level >= 0 && node_level != expect_level) {
         return Corrupt(fmt::format("v1 B-tree node at {:#x}: level {} where {} was expected", abs,
@@ -297,21 +296,21 @@ Status ReadBTreeV2Index(FileContext& ctx, const ChunkIndexInput& input, ChunkSin
     VZ_ASSIGN_OR_RETURN(unfiltered_size, internal::UnfilteredChunkBytes(lay));
   }
   std::vector<std::uint64_t> scaled(rank);
-  return ForEachBTree2Record(
-      ctx, hdr, lay.index_address, [&](std::span<const std::uint8_t> rec) -> Status {
-        ByteCursor cur(rec);
-        VZ_ASSIGN_OR_RETURN(auto address, ctx.ReadOffset(cur));
-        std::uint64_t size = unfiltered_size;
-        std::uint32_t mask = 0;
-        if (filtered) {
-          VZ_ASSIGN_OR_RETURN(size, cur.UintLE(size_width));
-          VZ_ASSIGN_OR_RETURN(mask, cur.U32());
-        }
-        for (auto& s : scaled) {
-          VZ_ASSIGN_OR_RETURN(s, cur.U64());
-        }
-        return sink.AddScaled(scaled, address, size, mask);
-      });
+  return ForEachBTree2Record(ctx, hdr, lay.index_address,
+                             [&](std::span<const std::uint8_t> rec) -> Status {
+                               ByteCursor cur(rec);
+                               VZ_ASSIGN_OR_RETURN(auto address, ctx.ReadOffset(cur));
+                               std::uint64_t size = unfiltered_size;
+                               std::uint32_t mask = 0;
+                               if (filtered) {
+                                 VZ_ASSIGN_OR_RETURN(size, cur.UintLE(size_width));
+                                 VZ_ASSIGN_OR_RETURN(mask, cur.U32());
+                               }
+                               for (auto& s : scaled) {
+                                 VZ_ASSIGN_OR_RETURN(s, cur.U64());
+                               }
+                               return sink.AddScaled(scaled, address, size, mask);
+                             });
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ class ChunkSink {
   Status Add(std::vector<std::uint64_t> offsets, std::uint64_t address, std::uint64_t size,
              std::uint32_t filter_mask);
   // Chunk grid coordinates times the chunk dims.
-  Status AddScaled(std::span<const std::uint64_t> scaled, std::uint64_t address,
-                   std::uint64_t size, std::uint32_t filter_mask);
+  Status AddScaled(std::span<const std::uint64_t> scaled, std::uint64_t address, std::uint64_t size,
+                   std::uint32_t filter_mask);
 
  private:
   FileContext& ctx_;
@@ -36,7 +36,7 @@ class ChunkSink {
 // to chunk grid coordinates: row-major over `order` (slowest axis first), where every axis but
 // possibly the slowest has a bounded number of chunks.
 struct LinearGrid {
-  std::vector<std::size_t> order;  // axis indices, slowest first
+  std::vector<std::size_t> order;     // axis indices, slowest first
   std::vector<std::uint64_t> counts;  // chunks along order[k]; counts[0] may be unbounded
   // Number of linear indexes when every axis is bounded (checked product).
   Result<std::uint64_t> Total() const;

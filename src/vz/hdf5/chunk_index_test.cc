@@ -235,14 +235,13 @@ void ExpectCorruption(const nlohmann::json& info, const io::Bytes& file, std::ui
   c->input.layout = &c->layout;
   auto chunks = ReadChunkIndex(f.ctx, c->input);
   ASSERT_FALSE(chunks.ok()) << "no error after corrupting " << pos;
-  EXPECT_NE(chunks.error().ToString().find(needle), std::string::npos)
-      << chunks.error().ToString();
+  EXPECT_NE(chunks.error().ToString().find(needle), std::string::npos) << chunks.error().ToString();
 }
 
 // Position of the first occurrence of `magic` at or after `from`.
 std::uint64_t Find(const io::Bytes& file, const std::string& magic, std::uint64_t from = 0) {
-  auto it = std::search(file.begin() + static_cast<long>(from), file.end(), magic.begin(),
-                        magic.end());
+  auto it =
+      std::search(file.begin() + static_cast<long>(from), file.end(), magic.begin(), magic.end());
   return static_cast<std::uint64_t>(it - file.begin());
 }
 
@@ -309,8 +308,8 @@ TEST_F(GeneratedFileTest, MalformedStructuresAreReported) {
 TEST(ParseDataLayoutTest, OldVersionsAndErrors) {
   FileContext ctx;
   {  // Version 1 chunked, rank 2: dims 10 x 20, element size 4, B-tree at 0x1234.
-    const std::uint8_t msg[] = {1, 3, 2, 0, 0, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0,
-                                10, 0, 0, 0, 20, 0, 0, 0, 4, 0, 0, 0};
+    const std::uint8_t msg[] = {1, 3, 2,  0, 0, 0, 0,  0, 0x34, 0x12, 0, 0, 0, 0,
+                                0, 0, 10, 0, 0, 0, 20, 0, 0,    0,    4, 0, 0, 0};
     ByteCursor cur(msg);
     auto l = ParseDataLayout(ctx, cur, 2);
     ASSERT_TRUE(l.ok()) << l.error().ToString();
@@ -365,6 +364,46 @@ TEST(ParseDataLayoutTest, OldVersionsAndErrors) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("truncated"), std::string::npos);
   }
+}
+
+// Chunked datasets of third-party corpus files against digests of what the HDF5 library
+// reports for them (made by tests/data/hdf5_index/make_corpus_expected.py).
+TEST(ChunkIndexCorpusTest, MatchesTheLibraryOnCorpusFiles) {
+  const std::string corpus = VZ_SOURCE_DIR "/../shared/corpus/";
+  const auto expected = LoadJson(kIndexData + "corpus.json");
+  int datasets = 0;
+  for (const auto& [rel, dsets] : expected.items()) {
+    auto bytes = Slurp(corpus + rel);
+    if (bytes.empty()) GTEST_SKIP() << "corpus not available";
+    MemFile f(std::move(bytes));
+    for (const auto& [name, info] : dsets.items()) {
+      SCOPED_TRACE(rel + ":" + name);
+      auto c = Load(f, info);
+      ASSERT_TRUE(c.ok()) << c.error().ToString();
+      ASSERT_EQ(c->layout.layout, model::Layout::kChunked);
+      c->input.layout = &c->layout;
+      auto chunks = ReadChunkIndex(f.ctx, c->input);
+      ASSERT_TRUE(chunks.ok()) << chunks.error().ToString();
+      std::uint64_t sum_address = 0, sum_size = 0, sum_mask = 0, sum_offsets = 0;
+      for (const auto& ch : *chunks) {
+        sum_address += ch.address;
+        sum_size += ch.size;
+        sum_mask += ch.filter_mask;
+        for (std::size_t k = 0; k < ch.offset.size(); ++k) sum_offsets += (k + 1) * ch.offset[k];
+      }
+      EXPECT_EQ(chunks->size(), info["count"].get<std::size_t>());
+      EXPECT_EQ(sum_address, info["sum_address"].get<std::uint64_t>());
+      EXPECT_EQ(sum_size, info["sum_size"].get<std::uint64_t>());
+      EXPECT_EQ(sum_mask, info["sum_mask"].get<std::uint64_t>());
+      // The library misreports offsets for extensible arrays with a later unlimited axis.
+      if (info["offsets_trusted"].get<bool>() ||
+          c->layout.index_type != ChunkIndexType::kExtensibleArray) {
+        EXPECT_EQ(sum_offsets, info["sum_offsets"].get<std::uint64_t>());
+      }
+      ++datasets;
+    }
+  }
+  EXPECT_GE(datasets, 70);
 }
 
 // Corpus files with many chunked datasets: every v2-era index in them must walk cleanly

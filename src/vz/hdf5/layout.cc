@@ -36,7 +36,8 @@ Status SetChunkDims(DataLayout& out, const std::vector<std::uint64_t>& sizes, st
   out.chunk_dims.assign(sizes.begin(), sizes.end() - 1);
   for (std::size_t i = 0; i < out.chunk_dims.size(); ++i) {
     if (out.chunk_dims[i] == 0) {
-      return Corrupt(fmt::format("data layout message at {:#x}: chunk dimension {} is zero", at, i));
+      return Corrupt(
+          fmt::format("data layout message at {:#x}: chunk dimension {} is zero", at, i));
     }
   }
   const std::uint64_t element_size = sizes.back();
@@ -53,8 +54,8 @@ Result<std::vector<std::uint8_t>> CompactBytes(ByteCursor& m, std::size_t size) 
   return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
 }
 
-Result<DataLayout> ParseOld(const FileContext& ctx, ByteCursor& m, DataLayout out,
-                            std::size_t rank, std::uint64_t at) {
+Result<DataLayout> ParseOld(const FileContext& ctx, ByteCursor& m, DataLayout out, std::size_t rank,
+                            std::uint64_t at) {
   VZ_ASSIGN_OR_RETURN(auto ndims, m.U8());
   VZ_ASSIGN_OR_RETURN(auto cls, m.U8());
   VZ_TRY(m.Skip(5));

@@ -972,7 +972,13 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
         return annotate(std::move(lr).error(), *layout_msg);
       arr.unsupported = lr.error().message();
     } else {
-      const DataLayout& dl = *lr;
+      DataLayout& dl = *lr;
+      if (dl.layout == model::Layout::kContiguous && dl.version < 3 && dl.size == 0) {
+        // Layout versions 1 and 2 store no byte size: it is the dataspace size times the
+        // element size.
+        VZ_ASSIGN_OR_RETURN(auto elements, CheckedProduct(arr.shape, "contiguous elements"));
+        VZ_ASSIGN_OR_RETURN(dl.size, CheckedMul(elements, arr.dtype.size, "contiguous size"));
+      }
       arr.layout = dl.layout;
       arr.manifest.rank = arr.shape.size();
       std::vector<std::uint64_t> zeros(arr.shape.size(), 0);

@@ -98,11 +98,22 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
   ForEachUtf8Piece(Bytes(text), text.size(), [&](std::string_view piece, bool bad) {
     if (bad) {
-      out += kReplacement;
+      out += "\\ufffd";
       return;
     }
     if (piece.size() > 1) {
-      out += piece;
+      // Non-ASCII as \u escapes (surrogate pairs above U+FFFF), as kerchunk's ujson writes it:
+      // some readers of the inner .zattrs strings decode them as ASCII.
+      std::uint32_t cp = static_cast<unsigned char>(piece[0]) & (0xffu >> (piece.size() + 1));
+      for (std::size_t k = 1; k < piece.size(); ++k) {
+        cp = (cp << 6) | (static_cast<unsigned char>(piece[k]) & 0x3fu);
+      }
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        out += fmt::format("\\u{:04x}\\u{:04x}", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+      } else {
+        out += fmt::format("\\u{:04x}", cp);
+      }
       return;
     }
     const char c = piece[0];

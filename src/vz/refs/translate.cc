@@ -428,6 +428,19 @@ SortedJson DecodeFillValue(const model::DType& dtype,
   }
 }
 
+namespace {
+bool HasUnwrittenChunks(const model::Array& array) {
+  std::uint64_t grid = 1;
+  for (std::size_t i = 0; i < array.shape.size(); ++i) {
+    const std::uint64_t c = i < array.chunk_shape.size() ? array.chunk_shape[i] : 1;
+    if (c == 0) return false;
+    grid *= array.shape[i] / c + (array.shape[i] % c != 0);
+  }
+  return array.manifest.size() + array.manifest.inline_data.size() < grid &&
+         array.manifest.size() < grid;
+}
+}  // namespace
+
 ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
                              bool netcdf3, const CodecPlan& plan) {
   const bool vlen = array.dtype.kind == Kind::kVlenString;
@@ -444,7 +457,10 @@ ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::s
   } else if (kind == Kind::kFixedString) {
     fill = DecodeFillValue(array.dtype, array.fill_value);
   } else if (IsNetcdfDatetime(array) || IsNetcdfVariable(array)) {
-    fill = nullptr;
+    // kerchunk's rule is null here; but with null, zarr returns uninitialised memory for
+    // chunks the file never wrote. When some are missing, the HDF5 fill value (what netCDF
+    // and h5py return for them) is the only right answer.
+    fill = HasUnwrittenChunks(array) ? DecodeFillValue(array.dtype, array.fill_value) : nullptr;
   } else if (kind == Kind::kCompound) {
     fill = nullptr;
   } else {
