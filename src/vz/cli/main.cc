@@ -60,11 +60,24 @@ int Run(int argc, char** argv) {
   inspect->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file")->required();
   add_read_options(inspect);
 
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect") {
+    std::cerr << "vzgen: error: unknown command '" << argv[1]
+              << "' (commands: scan, inspect; see vzgen --help)\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    // One line, like every other error.
+    std::cerr << "vzgen: error: " << e.what() << " (see vzgen --help)\n";
+    return kExitUsage;
   }
 
   if (scan->parsed()) {

@@ -23,6 +23,10 @@ namespace vz::hdf5 {
 
 namespace internal {
 
+namespace {
+constexpr std::uint8_t kDontFilterPartialChunks = 0x01;  // layout v4 chunked flag bit 0
+}  // namespace
+
 Status ChunkSink::Add(std::vector<std::uint64_t> offsets, std::uint64_t address, std::uint64_t size,
                       std::uint32_t filter_mask) {
   if (ctx_.IsUndefined(address)) return Ok();
@@ -39,6 +43,14 @@ Status ChunkSink::Add(std::vector<std::uint64_t> offsets, std::uint64_t address,
   if (out_.size() >= ctx_.limits.max_chunks_per_array) {
     return LimitExceeded(
         fmt::format("more than {} chunks in one array", ctx_.limits.max_chunks_per_array));
+  }
+  if ((input_.layout->flags & kDontFilterPartialChunks) != 0) {
+    // Such datasets store edge chunks that stick out of the extent without filters, yet
+    // record mask 0 for them: say explicitly that every filter was skipped.
+    const auto& chunk = input_.layout->chunk_dims;
+    for (std::size_t d = 0; d < offsets.size() && d < chunk.size(); ++d) {
+      if (offsets[d] + chunk[d] > input_.dims[d]) filter_mask = ~std::uint32_t{0};
+    }
   }
   out_.push_back(ChunkRecord{std::move(offsets), abs, size, filter_mask});
   return Ok();

@@ -564,7 +564,7 @@ Result<model::VirtualDataset> Build(const Header& h, std::uint64_t file_size,
                             CheckedAdd(v.begin, last_start, "netCDF-3 record offset"));
         if (last >= file_size) {
           return Corrupt(fmt::format(
-              "netCDF-3 variable '{}': record {} would start at byte {}, past the end of the file "
+              "netCDF-3 variable '{}': record {} would start at byte {:#x}, past the end of the file "
               "({} bytes); numrecs {} is wrong",
               v.name, numrecs - 1, last, file_size, numrecs));
         }

@@ -125,6 +125,16 @@ def low_level_dataset(f, name, shape, chunk, maxshape=None, early=False, compact
         dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
 
 
+def set_dont_filter_partial_chunks(dcpl):
+    """H5Pset_chunk_opts(H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS), which h5py does not wrap."""
+    import ctypes
+    import ctypes.util
+    # The same shared library h5py is linked to (dlopen returns the loaded instance).
+    lib = ctypes.CDLL(ctypes.util.find_library("hdf5_serial") or ctypes.util.find_library("hdf5"))
+    lib.H5Pset_chunk_opts.argtypes = [ctypes.c_int64, ctypes.c_uint]
+    assert lib.H5Pset_chunk_opts(dcpl.id, 2) >= 0
+
+
 def make_latest(path):
     with h5py.File(path, "w", libver="latest") as f:
         a = np.arange(20 * 30, dtype="<i4").reshape(20, 30)
@@ -171,6 +181,14 @@ def make_latest(path):
         low_level_dataset(f, "implicit", (10, 12), (4, 5), early=True, data=a[:10, :12].copy())
         low_level_dataset(f, "implicit_grow", (5, 5), (2, 2), maxshape=(8, 8), early=True,
                           data=np.zeros((5, 5), "<i4"))
+        # Partial edge chunks stored without filters (layout flag bit 0).
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk((4, 4))
+        dcpl.set_deflate(6)
+        set_dont_filter_partial_chunks(dcpl)
+        dsid = h5py.h5d.create(f.id, b"fa_partial_raw", h5py.h5t.NATIVE_INT32,
+                               h5py.h5s.create_simple((10, 10)), dcpl=dcpl)
+        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, np.arange(100, dtype="<i4").reshape(10, 10))
         # Compact and contiguous (layout version 4 as well).
         low_level_dataset(f, "compact", (3, 4), None, compact=True,
                           data=np.arange(12, dtype="<i4").reshape(3, 4))
