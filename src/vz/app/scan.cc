@@ -78,7 +78,11 @@ namespace {
 std::string FilterList(const std::vector<model::Filter>& filters) {
   std::vector<std::string> names;
   for (const auto& f : filters) {
-    std::string n = f.name.empty() ? fmt::format("filter{}", f.id) : f.name;
+    static const char* const kKnown[] = {"",     "deflate", "shuffle",    "fletcher32",
+                                         "szip", "nbit",    "scaleoffset"};
+    std::string n = !f.name.empty() ? f.name
+                    : f.id < 7      ? std::string(kKnown[f.id])
+                                    : fmt::format("filter{}", f.id);
     if (!f.client_data.empty()) n += fmt::format("({})", fmt::join(f.client_data, ","));
     names.push_back(n);
   }

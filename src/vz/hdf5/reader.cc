@@ -980,6 +980,12 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
         VZ_ASSIGN_OR_RETURN(dl.size, CheckedMul(elements, arr.dtype.size, "contiguous size"));
       }
       arr.layout = dl.layout;
+      if (dl.layout == model::Layout::kChunked) {
+        static const char* const kIndexNames[] = {"v1 B-tree",   "single chunk",     "implicit",
+                                                  "fixed array", "extensible array", "v2 B-tree"};
+        const auto index = static_cast<std::size_t>(dl.index_type);
+        arr.chunk_index = index < 6 ? kIndexNames[index] : "unknown index";
+      }
       arr.manifest.rank = arr.shape.size();
       std::vector<std::uint64_t> zeros(arr.shape.size(), 0);
       if (dl.layout == model::Layout::kVirtual) {
