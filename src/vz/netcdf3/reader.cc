@@ -563,10 +563,11 @@ Result<model::VirtualDataset> Build(const Header& h, std::uint64_t file_size,
         VZ_ASSIGN_OR_RETURN(const std::uint64_t last,
                             CheckedAdd(v.begin, last_start, "netCDF-3 record offset"));
         if (last >= file_size) {
-          return Corrupt(fmt::format(
-              "netCDF-3 variable '{}': record {} would start at byte {:#x}, past the end of the file "
-              "({} bytes); numrecs {} is wrong",
-              v.name, numrecs - 1, last, file_size, numrecs));
+          return Corrupt(
+              fmt::format("netCDF-3 variable '{}': record {} would start at byte {:#x}, past the "
+                          "end of the file "
+                          "({} bytes); numrecs {} is wrong",
+                          v.name, numrecs - 1, last, file_size, numrecs));
         }
         if (numrecs > limits.max_chunks_per_array) {
           return LimitExceeded(fmt::format(
