@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       vz::io::CountingSource counter(**src);
-      vz::io::BlockCache cache(counter, options.cache);
+      vz::io::BlockCache cache(counter, vz::app::CacheOptionsFor(f, options));
       auto ds = vz::app::ParseFile(cache, options.limits);
       if (!ds.ok()) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), ds.error().ToString().c_str());

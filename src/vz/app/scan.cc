@@ -36,6 +36,16 @@ Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& li
   return result;
 }
 
+io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions& options) {
+  io::BlockCacheOptions cache = options.cache;
+  const bool remote = url.find("://") != std::string::npos && url.rfind("file://", 0) != 0;
+  if (!remote && !options.cache_set_by_user) {
+    cache.first_read = 256 << 10;
+    cache.block_size = 64 << 10;
+  }
+  return cache;
+}
+
 namespace {
 
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
@@ -44,7 +54,7 @@ Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOpt
   RemoteOptions remote = RemoteOptionsFromEnvironment();
   remote.open_read = options.cache.first_read;
   VZ_ASSIGN_OR_RETURN(source, OpenUrl(url, remote));
-  cache = std::make_unique<io::BlockCache>(*source, options.cache);
+  cache = std::make_unique<io::BlockCache>(*source, CacheOptionsFor(url, options));
   return ParseFile(*cache, options.limits);
 }
 

@@ -17,8 +17,13 @@ namespace vz::app {
 struct ScanOptions {
   refs::KerchunkOptions kerchunk;
   io::BlockCacheOptions cache;
+  bool cache_set_by_user = false;  // --first-read / --block-size given
   Limits limits;
 };
+
+// Read sizes for `url`: a local file is cheap to read again, so it gets a small first read and
+// small blocks; a remote one gets one large first read (one round trip for the metadata).
+io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions& options);
 
 // Detects the format from the first bytes and parses the metadata of one file.
 Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits);

@@ -80,6 +80,11 @@ int Run(int argc, char** argv) {
     return kExitUsage;
   }
 
+  for (CLI::App* cmd : {scan, inspect}) {
+    if (cmd->parsed() && cmd->count("--first-read") + cmd->count("--block-size") > 0) {
+      options.cache_set_by_user = true;
+    }
+  }
   if (scan->parsed()) {
     std::vector<std::string> warnings;
     auto status = vz::app::Scan(input, output, options, &warnings);
