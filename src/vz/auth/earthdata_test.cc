@@ -15,19 +15,12 @@
 #include "vz/io/block_cache.h"
 #include "vz/io/http_source.h"
 #include "vz/io/http_transport.h"
+#include "vz/io/nginx_fixture_test.h"
 
 namespace vz::auth {
 namespace {
 
-io::HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5,
-                           std::uint64_t backoff_ms = 100) {
-  io::HttpSourceOptions o;
-  o.open_read = open_read;
-  o.max_attempts = attempts;
-  o.backoff_ms = backoff_ms;
-  o.max_backoff_ms = backoff_ms;
-  return o;
-}
+using io::testing::Opts;
 
 const char* kPython = "/usr/bin/python3";
 

@@ -10,7 +10,6 @@
 #include <filesystem>
 
 #include "vz/base/checked.h"
-#include "vz/io/http_source.h"
 
 namespace vz::io {
 
@@ -121,10 +120,6 @@ Result<std::vector<Bytes>> CountingSource::ReadMany(std::span<const ByteRange> r
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& url) {
   std::string path = url;
   if (path.rfind("file://", 0) == 0) path = path.substr(7);
-  if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
-    return std::unique_ptr<ByteSource>(
-        std::make_unique<HttpSource>(path, HttpTransport::Default()));
-  }
   auto scheme_end = path.find("://");
   if (scheme_end != std::string::npos) {
     return Unsupported(

@@ -99,7 +99,8 @@ class CountingSource final : public ByteSource {
   std::uint64_t bytes_ = 0;
 };
 
-// Opens a source by URL: a plain path (or file://) is a LocalSource. Remote schemes come later.
+// Opens a local file (a plain path or file://). Remote URLs are opened by app::OpenUrl, which
+// knows about credentials.
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& url);
 
 }  // namespace vz::io

@@ -18,20 +18,9 @@
 namespace vz::io {
 namespace {
 
-HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5, std::uint64_t backoff_ms = 100) {
-  HttpSourceOptions o;
-  o.open_read = open_read;
-  o.max_attempts = attempts;
-  o.backoff_ms = backoff_ms;
-  o.max_backoff_ms = backoff_ms;
-  return o;
-}
+using testing::Opts;
 
-Bytes Pattern(std::size_t n) {
-  Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * 7 + 3) & 0xff);
-  return b;
-}
+Bytes Pattern(std::size_t n) { return testing::Pattern(n, 7, 3); }
 
 struct Fixture {
   std::unique_ptr<ByteSource> inner;

@@ -17,7 +17,27 @@
 #include <string>
 #include <thread>
 
+#include "vz/io/http_source.h"
+
 namespace vz::io::testing {
+
+// HttpSource options for tests: a given open read, attempts and a fixed backoff.
+inline HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5,
+                              std::uint64_t backoff_ms = 100) {
+  HttpSourceOptions o;
+  o.open_read = open_read;
+  o.max_attempts = attempts;
+  o.backoff_ms = backoff_ms;
+  o.max_backoff_ms = backoff_ms;
+  return o;
+}
+
+// Deterministic, non-repeating-looking bytes.
+inline Bytes Pattern(std::size_t n, unsigned mul = 7, unsigned add = 3) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * mul + add) & 0xff);
+  return b;
+}
 
 class NginxServer {
  public:
