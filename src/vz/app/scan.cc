@@ -46,8 +46,6 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
   return cache;
 }
 
-namespace {
-
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
                                            std::unique_ptr<io::ByteSource>& source,
                                            std::unique_ptr<io::BlockCache>& cache) {
@@ -57,8 +55,6 @@ Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOpt
   cache = std::make_unique<io::BlockCache>(*source, CacheOptionsFor(url, options));
   return ParseFile(*cache, options.limits);
 }
-
-}  // namespace
 
 Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,
             std::vector<std::string>* warnings) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
 
 // Detects the format from the first bytes and parses the metadata of one file.
 Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits);
+
+// Opens `url` (local, https:// or s3://) and parses its metadata through a BlockCache. `source`
+// is the raw source (for chunk data, read once); `cache` wraps it for metadata.
+Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
+                                           std::unique_ptr<io::ByteSource>& source,
+                                           std::unique_ptr<io::BlockCache>& cache);
 
 // Scans `url` and writes kerchunk JSON to `output` ("-" for stdout), atomically.
 // Warnings (links not followed, ...) are appended to `warnings` when given.

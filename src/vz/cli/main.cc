@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "vz/app/build.h"
 #include "vz/app/scan.h"
 
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;  // the input or the environment is bad
-constexpr int kExitUsage = 2;   // the command line is bad
+constexpr int kExitFailed = 1;   // the input or the environment is bad
+constexpr int kExitUsage = 2;    // the command line is bad
+constexpr int kExitPartial = 3;  // done, but some granules were skipped (--on-error skip)
 
 int Report(const vz::Status& status) {
   if (status.ok()) return kExitOk;
@@ -21,9 +23,20 @@ int Report(const vz::Status& status) {
   return status.error().code() == vz::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailed;
 }
 
-}  // namespace
-
-namespace {
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(pos, comma - pos);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    if (!item.empty()) out.push_back(item);
+    pos = comma + 1;
+  }
+  return out;
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{"vzgen: NetCDF4/HDF5/netCDF-3 granules to virtual Zarr (kerchunk) references"};
@@ -60,10 +73,65 @@ int Run(int argc, char** argv) {
   inspect->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file")->required();
   add_read_options(inspect);
 
+  vz::app::BuildOptions build_options;
+  std::vector<std::string> inputs;
+  std::string loadable;
+  std::string identical;
+  std::string on_error = "fail";
+  std::string store;
+  auto add_combine_options = [&](CLI::App* cmd) {
+    cmd->add_option("--concat-dim", build_options.combine.concat_dim,
+                    "dimension to concatenate along (default: the unlimited one, else time)");
+    cmd->add_option("--new-dim", build_options.combine.new_dim,
+                    "concatenate along this new leading dimension instead (Level-2 swaths)");
+    cmd->add_option("--granule-coord", build_options.combine.granule_coord,
+                    "values of the new dimension: index, attr:NAME, var:NAME or regex:PATTERN "
+                    "(default index)");
+    cmd->add_option("--loadable-vars", loadable,
+                    "comma-separated variables to decode and embed (the concat coordinate "
+                    "always is)");
+    cmd->add_option("--identical-vars", identical,
+                    "comma-separated variables taken from the first granule without comparing "
+                    "their values");
+    cmd->add_option("--on-error", on_error,
+                    "fail: stop at the first bad granule (default); skip: leave it out, list it "
+                    "in the report and exit 3")
+        ->check(CLI::IsMember({"fail", "skip"}));
+    cmd->add_option("--report", build_options.report,
+                    "run report path (default: <store>.report.json)");
+    cmd->add_option("-j,--jobs", build_options.jobs,
+                    "granules scanned at once (default: cores for local files, 32 for remote)")
+        ->check(CLI::Range(1u, 1024u));
+    cmd->add_option("--inline-threshold", build_options.scan.kerchunk.inline_threshold,
+                    "embed chunks smaller than this many bytes (default 500; 0 disables)");
+    cmd->add_option("--max-decoded-inline", build_options.scan.kerchunk.max_decoded_inline,
+                    "largest variable (bytes, decoded) that is loaded or decoded and embedded "
+                    "(default 64 MiB)");
+    cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
+    cmd->add_option("--first-read", build_options.scan.cache.first_read,
+                    "bytes read from the start of a file at open (default 4 MiB)")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
+    cmd->add_option("--block-size", build_options.scan.cache.block_size,
+                    "metadata read granularity after the first read (default 256 KiB)")
+        ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
+  };
+  CLI::App* build = app.add_subcommand(
+      "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
+  build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)")
+      ->required();
+  build->add_option("-o,--output", output, "output store (JSON)")->required();
+  add_combine_options(build);
+  CLI::App* append =
+      app.add_subcommand("append", "add granules to a store made by build (replaced atomically)");
+  append->add_option("store", store, "the existing store (JSON)")->required();
+  append->add_option("files", inputs, "granules to add")->required();
+  add_combine_options(append);
+
   const std::string first = argc > 1 ? argv[1] : "";
-  if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect") {
+  if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
+      first != "build" && first != "append") {
     std::cerr << "vzgen: error: unknown command '" << argv[1]
-              << "' (commands: scan, inspect; see vzgen --help)\n";
+              << "' (commands: scan, inspect, build, append; see vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -95,6 +163,31 @@ int Run(int argc, char** argv) {
   }
   if (inspect->parsed()) {
     return Report(vz::app::Inspect(input, options, std::cout));
+  }
+  if (build->parsed() || append->parsed()) {
+    CLI::App* cmd = build->parsed() ? build : append;
+    build_options.scan.cache_set_by_user =
+        cmd->count("--first-read") + cmd->count("--block-size") > 0;
+    build_options.loadable_vars = SplitList(loadable);
+    for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
+    build_options.skip_bad = on_error == "skip";
+    build_options.progress = !quiet;
+    if (!build_options.combine.new_dim.empty() && !build_options.combine.concat_dim.empty()) {
+      std::cerr << "vzgen: error: give --concat-dim or --new-dim, not both (see vzgen --help)\n";
+      return kExitUsage;
+    }
+    auto expanded = vz::app::ExpandInputs(inputs);
+    if (!expanded.ok()) return Report(std::move(expanded).error());
+    auto result = build->parsed() ? vz::app::Build(*expanded, output, build_options)
+                                  : vz::app::Append(store, *expanded, build_options);
+    if (!result.ok()) return Report(std::move(result).error());
+    if (!quiet) {
+      for (const auto& w : result->warnings) std::cerr << "vzgen: warning: " << w << "\n";
+      for (const auto& [path, why] : result->skipped) {
+        std::cerr << "vzgen: skipped: " << why << "\n";
+      }
+    }
+    return result->skipped.empty() ? kExitOk : kExitPartial;
   }
   return kExitUsage;
 }

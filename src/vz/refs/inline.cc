@@ -25,13 +25,19 @@ std::string ChunkLabel(const model::ChunkManifest& m, std::size_t i) {
   return key.empty() ? "0" : key;
 }
 
-Status DecodeIntoMemory(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
-                        const std::string& reason) {
+}  // namespace
+
+Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
+                 const std::string& reason) {
+  if (array.layout == model::Layout::kCompact ||
+      array.dtype.kind == model::DType::Kind::kVlenString) {
+    return Ok();  // already in memory
+  }
   for (const auto& f : array.filters) {
     if (!codecs::CanDecode(f.id)) {
-      return Unsupported(
-          fmt::format("{} uses {}, which neither zarr readers nor vzgen can decode (filter {} {})",
-                      array.path, reason, f.id, f.name.empty() ? "unnamed" : f.name));
+      return Unsupported(fmt::format("{}: {}, but vzgen cannot decode filter {} ({}) either",
+                                     array.path, reason, f.name.empty() ? "unnamed" : f.name,
+                                     f.id));
     }
   }
   const std::size_t rank = array.shape.size();
@@ -44,8 +50,8 @@ Status DecodeIntoMemory(model::Array& array, io::ByteSource& source, const Kerch
   VZ_ASSIGN_OR_RETURN(const std::uint64_t total, CheckedMul(count, array.dtype.size, "array size"));
   if (total > options.max_decoded_inline) {
     return LimitExceeded(fmt::format(
-        "{} uses {}, which zarr readers cannot decode; vzgen would have to decode and embed "
-        "{} bytes, more than the limit of {} (max_decoded_inline)",
+        "{}: {}; vzgen would have to decode and embed {} bytes, more than the limit of {} "
+        "(--max-decoded-inline)",
         array.path, reason, total, options.max_decoded_inline));
   }
   VZ_ASSIGN_OR_RETURN(const std::size_t total_size, ToSize(total, "array size"));
@@ -130,8 +136,6 @@ Status DecodeIntoMemory(model::Array& array, io::ByteSource& source, const Kerch
   return Ok();
 }
 
-}  // namespace
-
 Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
                          const KerchunkOptions& options) {
   struct Pending {
@@ -155,7 +159,9 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
     }
     const CodecPlan plan = PlanCodecs(array);
     if (plan.needs_decode) {
-      VZ_TRY(DecodeIntoMemory(array, source, options, plan.decode_reason));
+      VZ_TRY(LoadArray(
+          array, source, options,
+          fmt::format("it uses {}, which zarr readers cannot decode", plan.decode_reason)));
       continue;
     }
     const auto& m = array.manifest;

@@ -165,8 +165,14 @@ void AppendJsonDouble(std::string& out, double value) {
   if (text.find_first_of(".e") == std::string::npos) out += ".0";
 }
 
-RefsStreamWriter::RefsStreamWriter(std::ostream& out) : out_(out) {
-  buffer_ = "{\"version\":1,\"refs\":{";
+RefsStreamWriter::RefsStreamWriter(std::ostream& out, std::string_view meta) : out_(out) {
+  buffer_ = "{\"version\":1,";
+  if (!meta.empty()) {
+    buffer_ += "\"vzgen\":";
+    buffer_ += meta;
+    buffer_ += ',';
+  }
+  buffer_ += "\"refs\":{";
 }
 
 void RefsStreamWriter::BeginEntry(std::string_view key) {

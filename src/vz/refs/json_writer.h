@@ -45,7 +45,8 @@ std::string ToJson(const BasicJson& value) {
 // Writes {"version":1,"refs":{...}} to a stream, one entry per line, buffering a little.
 class RefsStreamWriter {
  public:
-  explicit RefsStreamWriter(std::ostream& out);
+  // `meta`, when not empty, is JSON text written as the top-level "vzgen" key before "refs".
+  explicit RefsStreamWriter(std::ostream& out, std::string_view meta = {});
   // `json_value` must already be valid JSON text (a string literal, a list, ...).
   void Entry(std::string_view key, std::string_view json_value);
   // An entry whose value is the JSON string `text` (used for .zarray/.zattrs/.zgroup).

@@ -27,6 +27,12 @@ struct KerchunkOptions {
 Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
                          const KerchunkOptions& options);
 
+// Reads and decodes the whole of `array` (chunked or contiguous) into memory, turning it into a
+// compact array without filters: loaded variables (--loadable-vars) and data under filters only
+// vzgen decodes. Chunks never written read as the fill value. Fails above max_decoded_inline.
+Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
+                 const std::string& reason);
+
 // Writes the dataset as kerchunk JSON v1. Chunk URLs are dataset.paths[path_id].
 Status WriteKerchunkJson(const model::VirtualDataset& dataset, const KerchunkOptions& options,
                          std::ostream& out);

@@ -1,0 +1,413 @@
+#include "vz/app/build.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "vz/app/atomic_file.h"
+#include "vz/io/byte_source.h"
+#include "vz/refs/store.h"
+#include "vz/refs/translate.h"
+
+namespace vz::app {
+
+namespace {
+
+using refs::SortedJson;
+
+bool IsRemote(const std::string& url) {
+  return url.find("://") != std::string::npos && url.rfind("file://", 0) != 0;
+}
+
+std::string BaseName(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The URL a granule's references will carry (absolute path for local files).
+std::string CanonicalUrl(const std::string& input) {
+  if (IsRemote(input)) return input;
+  std::string path = input.rfind("file://", 0) == 0 ? input.substr(7) : input;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec).lexically_normal();
+  return ec ? path : abs.string();
+}
+
+// The dimension to concatenate along when none is given: the unlimited one, else "time".
+std::string DefaultConcatDim(const model::VirtualDataset& ds) {
+  for (const auto& a : ds.arrays) {
+    if (a.is_dimension_scale && a.max_shape.size() == 1 &&
+        a.max_shape[0] == model::Array::kUnlimited) {
+      return a.Name();
+    }
+  }
+  for (const auto& a : ds.arrays) {
+    for (std::size_t d = 0; d < a.max_shape.size() && d < a.dims.size(); ++d) {
+      if (a.max_shape[d] == model::Array::kUnlimited && !a.dims[d].empty()) {
+        return BaseName(a.dims[d]);
+      }
+    }
+  }
+  return "time";
+}
+
+struct Scanned {
+  refs::RefStore store;
+  std::vector<std::string> warnings;
+  std::uint64_t bytes = 0;
+  std::uint64_t requests = 0;
+};
+
+class GranuleScanner {
+ public:
+  explicit GranuleScanner(const BuildOptions& options) : options_(options) {
+    for (const auto& v : options.loadable_vars) loadable_.insert(v);
+    const std::string& spec = options.combine.granule_coord;
+    if (!options.combine.new_dim.empty() && spec.rfind("var:", 0) == 0) {
+      loadable_.insert(spec.substr(4));
+    }
+  }
+
+  // Set once the first granule is known (build) or from the store (append).
+  void set_concat_dim(std::string dim) { concat_dim_ = std::move(dim); }
+  const std::string& concat_dim() const { return concat_dim_; }
+
+  Result<Scanned> Scan(const std::string& url, bool first) {
+    std::unique_ptr<io::ByteSource> source;
+    std::unique_ptr<io::BlockCache> cache;
+    auto parsed = OpenAndParse(url, options_.scan, source, cache);
+    if (!parsed.ok()) return std::move(parsed).error();
+    model::VirtualDataset& ds = *parsed;
+    if (first && concat_dim_.empty() && options_.combine.new_dim.empty()) {
+      concat_dim_ = DefaultConcatDim(ds);
+    }
+    io::CountingSource counted(*source);
+    for (auto& a : ds.arrays) {
+      if (a.is_dimension_only || !refs::SkipReason(a).empty()) continue;
+      const std::string path = a.path.empty() || a.path[0] != '/' ? a.path : a.path.substr(1);
+      const bool coordinate =
+          !concat_dim_.empty() && a.Name() == concat_dim_ && a.shape.size() == 1;
+      std::string why;
+      if (coordinate) {
+        why = fmt::format("it is the {} coordinate", concat_dim_);
+      } else if (loadable_.count(a.Name()) != 0 || loadable_.count(path) != 0 ||
+                 loadable_.count(a.path) != 0) {
+        why = "it is in --loadable-vars";
+      }
+      if (why.empty()) continue;
+      VZ_TRY(refs::LoadArray(a, counted, options_.scan.kerchunk, why));
+    }
+    VZ_TRY(refs::MaterializeInline(ds, counted, options_.scan.kerchunk));
+    Scanned out;
+    VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
+    out.warnings = std::move(ds.warnings);
+    out.bytes = counted.bytes();
+    out.requests = counted.requests();
+    return out;
+  }
+
+ private:
+  const BuildOptions& options_;
+  std::set<std::string> loadable_;
+  std::string concat_dim_;
+};
+
+void PrintProgress(std::size_t done, std::size_t total,
+                   std::chrono::steady_clock::time_point start) {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+  std::cerr << fmt::format("\r{}/{} granules  {:.1f}/s  ETA {:.0f} s   ", done, total, rate, eta)
+            << std::flush;
+}
+
+SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim) {
+  SortedJson meta = SortedJson::object();
+  meta["concat_dim"] = options.combine.new_dim.empty() ? concat_dim : options.combine.new_dim;
+  if (!options.combine.new_dim.empty()) {
+    meta["new_dim"] = options.combine.new_dim;
+    meta["granule_coord"] = options.combine.granule_coord;
+  }
+  meta["loadable_vars"] = options.loadable_vars;
+  meta["identical_vars"] = std::vector<std::string>(options.combine.identical_vars.begin(),
+                                                    options.combine.identical_vars.end());
+  meta["vzgen_version"] = VZ_VERSION;
+  return meta;
+}
+
+Status WriteReport(const std::string& path, const std::string& command, const std::string& output,
+                   std::size_t inputs, const BuildReport& report, const refs::RefStore* store) {
+  SortedJson j;
+  j["command"] = command;
+  j["output"] = output;
+  j["inputs"] = inputs;
+  j["granules_used"] = report.used;
+  j["granules_skipped"] = SortedJson::array();
+  for (const auto& [p, why] : report.skipped) {
+    j["granules_skipped"].push_back({{"path", p}, {"reason", why}});
+  }
+  j["granules_already_present"] = report.already_present;
+  j["warnings"] = report.warnings;
+  j["references"] = report.references;
+  j["bytes_read"] = report.bytes_read;
+  j["requests"] = report.requests;
+  j["seconds"] = report.seconds;
+  if (store != nullptr) {
+    SortedJson vars = SortedJson::object();
+    for (const auto& a : store->arrays) {
+      vars[a.name] = {{"shape", a.zarray.value("shape", SortedJson())},
+                      {"dtype", a.zarray.value("dtype", SortedJson())},
+                      {"dims", a.Dims()},
+                      {"references", a.entries.size()},
+                      {"in_memory", a.InMemory()}};
+    }
+    j["variables"] = vars;
+  }
+  return WriteFileAtomically(path, [&](std::ostream& out) {
+    out << j.dump(2) << "\n";
+    return out ? Status(Ok()) : Status(IoError("cannot write the report"));
+  });
+}
+
+// Scans inputs[begin..] in parallel and hands each result, in input order, to `consume`.
+// At most a window of finished results waits in memory.
+Status ScanAll(GranuleScanner& scanner, const std::vector<std::string>& inputs, std::size_t begin,
+               unsigned jobs, const std::function<Status(std::size_t, Result<Scanned>)>& consume) {
+  const std::size_t n = inputs.size();
+  if (begin >= n) return Ok();
+  const std::size_t window = std::max<std::size_t>(4, std::size_t{jobs} * 4);
+  std::vector<std::optional<Result<Scanned>>> slots(n);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t next = begin;
+  std::size_t consumed = begin;
+  bool stop = false;
+  auto worker = [&] {
+    for (;;) {
+      std::size_t i = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return stop || next >= n || next < consumed + window; });
+        if (stop || next >= n) return;
+        i = next++;
+      }
+      auto r = scanner.Scan(inputs[i], false);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        slots[i] = std::move(r);
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < std::max(1u, jobs); ++t) threads.emplace_back(worker);
+  Status status = Ok();
+  for (std::size_t i = begin; i < n; ++i) {
+    std::optional<Result<Scanned>> r;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return slots[i].has_value(); });
+      r = std::move(slots[i]);
+      slots[i].reset();
+      consumed = i + 1;
+    }
+    cv.notify_all();
+    status = consume(i, std::move(*r));
+    if (!status.ok()) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  return status;
+}
+
+// The shared part of build and append: `first` (the existing store, or nullopt) then inputs.
+Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::string& label,
+                            const std::vector<std::string>& inputs, const std::string& output,
+                            const BuildOptions& options, const std::string& command) {
+  const auto start = std::chrono::steady_clock::now();
+  BuildReport report;
+  GranuleScanner scanner(options);
+  std::size_t begin = 0;
+  std::optional<combine::Combiner> combiner;
+  auto make_combiner = [&] {
+    combine::CombineOptions c = options.combine;
+    if (c.new_dim.empty()) c.concat_dim = scanner.concat_dim();
+    combiner.emplace(std::move(c));
+  };
+  auto fail_or_skip = [&](const std::string& input, Error error) -> Status {
+    if (!options.skip_bad) return error;
+    report.skipped.emplace_back(input, error.ToString());
+    return Ok();
+  };
+  const bool tty = options.progress && isatty(STDERR_FILENO) != 0;
+  std::size_t done = 0;
+  auto accept = [&](const std::string& input, Result<Scanned> r) -> Status {
+    ++done;
+    if (tty) PrintProgress(done, inputs.size(), start);
+    if (!r.ok()) return fail_or_skip(input, std::move(r).error().Annotate("in " + input));
+    report.bytes_read += r->bytes;
+    report.requests += r->requests;
+    for (const auto& w : r->warnings) report.warnings.push_back(fmt::format("{}: {}", input, w));
+    Status added = combiner->Add(std::move(r->store), input);
+    if (!added.ok()) return fail_or_skip(input, std::move(added).error());
+    report.used.push_back(input);
+    return Ok();
+  };
+  if (existing) {
+    if (options.combine.new_dim.empty()) scanner.set_concat_dim(options.combine.concat_dim);
+    make_combiner();
+    VZ_TRY(combiner->Add(std::move(*existing), label));
+  } else {
+    // The first granule that scans decides the dimension (when not given) and the layout.
+    if (options.combine.new_dim.empty()) scanner.set_concat_dim(options.combine.concat_dim);
+    while (begin < inputs.size() && !combiner) {
+      auto r = scanner.Scan(inputs[begin], true);
+      make_combiner();
+      const std::size_t used_before = report.used.size();
+      VZ_TRY(accept(inputs[begin], std::move(r)));
+      ++begin;
+      if (report.used.size() == used_before) {
+        combiner.reset();  // skipped: the next granule decides
+        if (options.combine.new_dim.empty()) scanner.set_concat_dim(options.combine.concat_dim);
+      }
+    }
+  }
+  if (!combiner) {
+    return InvalidArgument(
+        fmt::format("no granule could be used ({} skipped)", report.skipped.size()));
+  }
+  unsigned jobs = options.jobs;
+  if (jobs == 0) {
+    const bool remote = std::any_of(inputs.begin(), inputs.end(), IsRemote);
+    jobs = remote ? 32 : std::max(1u, std::thread::hardware_concurrency());
+  }
+  VZ_TRY(ScanAll(scanner, inputs, begin, jobs, [&](std::size_t i, Result<Scanned> r) {
+    return accept(inputs[i], std::move(r));
+  }));
+  if (tty) std::cerr << "\n";
+  VZ_ASSIGN_OR_RETURN(auto store, combiner->Finish());
+  store.meta = MetaOf(options, scanner.concat_dim());
+  for (const auto& a : store.arrays) report.references += a.entries.size();
+  VZ_TRY(WriteFileAtomically(output,
+                             [&](std::ostream& out) { return refs::WriteRefStore(store, out); }));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string report_path = options.report.empty() ? output + ".report.json" : options.report;
+  Status st = WriteReport(report_path, command, output, inputs.size(), report, &store);
+  if (!st.ok()) report.warnings.push_back("report not written: " + st.error().ToString());
+  return report;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  for (const auto& in : inputs) {
+    const bool list = in.size() > 4 && in.compare(in.size() - 4, 4, ".txt") == 0 && !IsRemote(in);
+    if (!list) {
+      out.push_back(in);
+      continue;
+    }
+    std::ifstream f(in);
+    if (!f) return NotFound(fmt::format("cannot open the list of inputs {}", in));
+    std::string line;
+    while (std::getline(f, line)) {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())) != 0) {
+        line.pop_back();
+      }
+      std::size_t s = 0;
+      while (s < line.size() && std::isspace(static_cast<unsigned char>(line[s])) != 0) ++s;
+      line.erase(0, s);
+      if (line.empty() || line[0] == '#') continue;
+      out.push_back(line);
+    }
+  }
+  if (out.empty()) return InvalidArgument("no input granules");
+  return out;
+}
+
+Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::string& output,
+                          const BuildOptions& options) {
+  if (output == "-") return InvalidArgument("build writes a file; -o - is not supported");
+  VZ_TRY(combine::ValidateGranuleCoord(options.combine.granule_coord));
+  std::set<std::string> seen;
+  std::vector<std::string> unique;
+  for (const auto& in : inputs) {
+    if (seen.insert(CanonicalUrl(in)).second) unique.push_back(in);
+  }
+  return Combine(std::nullopt, "", unique, output, options, "build");
+}
+
+Result<BuildReport> Append(const std::string& store_path, const std::vector<std::string>& inputs,
+                           BuildOptions options) {
+  std::ifstream f(store_path, std::ios::binary);
+  if (!f) return NotFound(fmt::format("cannot open the store {}", store_path));
+  std::stringstream text;
+  text << f.rdbuf();
+  VZ_ASSIGN_OR_RETURN(auto store, refs::ReadRefStore(text.str(), store_path));
+  // Options recorded in the store apply unless given again.
+  const SortedJson& meta = store.meta;
+  if (meta.is_object()) {
+    if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {
+      if (meta.contains("new_dim")) {
+        options.combine.new_dim = meta.value("new_dim", "");
+        options.combine.granule_coord = meta.value("granule_coord", "index");
+      } else {
+        options.combine.concat_dim = meta.value("concat_dim", "");
+      }
+    }
+    if (options.loadable_vars.empty() && meta.contains("loadable_vars")) {
+      for (const auto& v : meta["loadable_vars"]) {
+        if (v.is_string()) options.loadable_vars.push_back(v.get<std::string>());
+      }
+    }
+    if (options.combine.identical_vars.empty() && meta.contains("identical_vars")) {
+      for (const auto& v : meta["identical_vars"]) {
+        if (v.is_string()) options.combine.identical_vars.insert(v.get<std::string>());
+      }
+    }
+  }
+  if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {
+    return InvalidArgument(fmt::format(
+        "{} does not say which dimension it was built along; give --concat-dim or --new-dim",
+        store_path));
+  }
+  VZ_TRY(combine::ValidateGranuleCoord(options.combine.granule_coord));
+  std::set<std::string> present(store.urls.begin(), store.urls.end());
+  std::vector<std::string> fresh;
+  BuildReport skipped_report;
+  for (const auto& in : inputs) {
+    if (present.insert(CanonicalUrl(in)).second) {
+      fresh.push_back(in);
+    } else {
+      skipped_report.already_present.push_back(in);
+    }
+  }
+  if (fresh.empty()) {
+    // Nothing new: the store stays exactly as it is.
+    return skipped_report;
+  }
+  VZ_ASSIGN_OR_RETURN(auto report,
+                      Combine(std::move(store), store_path, fresh, store_path, options, "append"));
+  report.already_present = std::move(skipped_report.already_present);
+  return report;
+}
+
+}  // namespace vz::app

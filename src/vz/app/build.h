@@ -1,0 +1,53 @@
+// `vzgen build` and `vzgen append`: many granules in, one combined reference store out.
+// Granules are scanned in parallel (each once: metadata, small chunks, loaded variables), turned
+// into reference stores and handed to the Combiner in input order; the store is written
+// atomically with a JSON run report beside it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vz/app/scan.h"
+#include "vz/base/error.h"
+#include "vz/combine/combine.h"
+
+namespace vz::app {
+
+struct BuildOptions {
+  ScanOptions scan;
+  combine::CombineOptions combine;  // concat_dim "" = the unlimited dimension, else "time"
+  // Variables (names or full paths) decoded and embedded; the concat coordinate always is.
+  std::vector<std::string> loadable_vars;
+  bool skip_bad = false;  // --on-error skip
+  std::string report;     // "" = <output>.report.json
+  unsigned jobs = 0;      // granules scanned at once; 0 = a default for local or remote input
+  bool progress = false;  // a progress line on standard error
+};
+
+struct BuildReport {
+  std::vector<std::string> used;
+  std::vector<std::pair<std::string, std::string>> skipped;  // input, reason
+  std::vector<std::string> already_present;                  // append: inputs in the store
+  std::vector<std::string> warnings;
+  std::uint64_t references = 0;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t requests = 0;
+  double seconds = 0;
+};
+
+// Combines `inputs` into the store at `output`.
+Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::string& output,
+                          const BuildOptions& options);
+
+// Adds `inputs` to the existing store at `store`, which is replaced atomically; inputs whose
+// URL is already in the store are left out. Options the store was built with are reused unless
+// given again.
+Result<BuildReport> Append(const std::string& store, const std::vector<std::string>& inputs,
+                           BuildOptions options);
+
+// Inputs given as one text file of URLs (one per line, '#' comments) are expanded.
+Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs);
+
+}  // namespace vz::app

@@ -1,0 +1,523 @@
+#include "vz/refs/store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "vz/base/checked.h"
+#include "vz/refs/base64.h"
+#include "vz/refs/json_writer.h"
+#include "vz/refs/translate.h"
+
+namespace vz::refs {
+
+namespace {
+
+std::vector<std::uint64_t> UintList(const SortedJson& j) {
+  std::vector<std::uint64_t> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    out.push_back(v.is_number_integer() && v.get<std::int64_t>() >= 0 ? v.get<std::uint64_t>() : 0);
+  }
+  return out;
+}
+
+std::string StripSlashes(const std::string& path) {
+  std::string p = path;
+  while (!p.empty() && p.front() == '/') p.erase(p.begin());
+  return SanitizeUtf8(p);
+}
+
+std::string KeyPrefix(const std::string& name) { return name.empty() ? name : name + "/"; }
+
+std::string EntryKey(const std::string& prefix, std::span<const std::uint32_t> coords) {
+  std::string key = prefix;
+  if (coords.empty()) return key + "0";
+  for (std::size_t i = 0; i < coords.size(); ++i) {
+    if (i > 0) key += '.';
+    key += std::to_string(coords[i]);
+  }
+  return key;
+}
+
+// Marks a bare NaN / Infinity while parsing; never produced by any writer.
+constexpr std::string_view kNanMark = "\x01vz-nonfinite:";
+
+void RestoreNonFinite(SortedJson& j) {
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s.rfind(kNanMark, 0) == 0) {
+      const std::string_view what = std::string_view(s).substr(kNanMark.size());
+      const double inf = std::numeric_limits<double>::infinity();
+      j = what == "NaN" ? std::numeric_limits<double>::quiet_NaN() : what == "-" ? -inf : inf;
+    }
+    return;
+  }
+  if (j.is_array() || j.is_object()) {
+    for (auto& v : j) RestoreNonFinite(v);
+  }
+}
+
+}  // namespace
+
+void RefEntries::Add(std::span<const std::uint32_t> chunk, std::uint32_t path_id,
+                     std::uint64_t offset, std::uint64_t length) {
+  coords.insert(coords.end(), chunk.begin(), chunk.end());
+  path_ids.push_back(path_id);
+  offsets.push_back(offset);
+  lengths.push_back(length);
+}
+
+void RefEntries::AddInline(std::span<const std::uint32_t> chunk, std::vector<std::uint8_t> bytes) {
+  inline_data[size()] = std::move(bytes);
+  Add(chunk, 0, 0, 0);
+}
+
+std::vector<std::uint64_t> RefArray::Shape() const {
+  return UintList(zarray.value("shape", SortedJson()));
+}
+std::vector<std::uint64_t> RefArray::Chunks() const {
+  return UintList(zarray.value("chunks", SortedJson()));
+}
+std::vector<std::string> RefArray::Dims() const {
+  std::vector<std::string> out;
+  auto it = zattrs.find("_ARRAY_DIMENSIONS");
+  if (it == zattrs.end() || !it->is_array()) return out;
+  for (const auto& d : *it) out.push_back(d.is_string() ? d.get<std::string>() : "");
+  return out;
+}
+
+RefArray* RefStore::FindArray(const std::string& name) {
+  for (auto& a : arrays) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+const RefArray* RefStore::FindArray(const std::string& name) const {
+  for (const auto& a : arrays) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::uint32_t RefStore::UrlId(const std::string& url) {
+  for (std::size_t i = urls.size(); i-- > 0;) {
+    if (urls[i] == url) return static_cast<std::uint32_t>(i);
+  }
+  urls.push_back(url);
+  return static_cast<std::uint32_t>(urls.size() - 1);
+}
+
+Result<SortedJson> ParseLenientJson(std::string_view text) {
+  // Bare NaN/Infinity outside strings become marked strings, restored after parsing.
+  std::string fixed;
+  bool in_string = false;
+  bool changed = false;
+  fixed.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      fixed += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        fixed += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    auto token = [&](std::string_view word, std::string_view mark) {
+      if (text.substr(i, word.size()) != word) return false;
+      fixed += "\"\\u0001";  // kNanMark, escaped for the parser
+      fixed += kNanMark.substr(1);
+      fixed += mark;
+      fixed += '"';
+      i += word.size() - 1;
+      changed = true;
+      return true;
+    };
+    if (c == 'N' && token("NaN", "NaN")) continue;
+    if (c == 'I' && token("Infinity", "+")) continue;
+    if (c == '-' && token("-Infinity", "-")) continue;
+    fixed += c;
+  }
+  SortedJson j = SortedJson::parse(fixed, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Corrupt("not valid JSON");
+  if (changed) RestoreNonFinite(j);
+  return j;
+}
+
+Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
+  RefStore store;
+  store.urls = dataset.paths;
+  const bool netcdf3 = dataset.format.rfind("netcdf3", 0) == 0;
+  bool has_root = false;
+  for (const auto& g : dataset.groups) has_root = has_root || g.path == "/";
+  if (!has_root) store.groups.push_back({"", SortedJson::object()});
+  for (const auto& g : dataset.groups) {
+    VZ_ASSIGN_OR_RETURN(auto attrs, ParseLenientJson(TranslateGroupAttributes(g)));
+    store.groups.push_back({StripSlashes(g.path), std::move(attrs)});
+  }
+  const auto dims = ResolveDimensions(dataset);
+  for (std::size_t i = 0; i < dataset.arrays.size(); ++i) {
+    const auto& a = dataset.arrays[i];
+    if (a.is_dimension_only || !SkipReason(a).empty()) continue;
+    const bool whole =
+        a.layout == model::Layout::kCompact || a.dtype.kind == model::DType::Kind::kVlenString;
+    const CodecPlan plan = PlanCodecs(a);
+    if (!whole && plan.needs_decode) {
+      return InvalidArgument(fmt::format(
+          "{} uses {}, which zarr readers cannot decode; MaterializeInline must decode it first",
+          a.path, plan.decode_reason));
+    }
+    const ArrayMetadata meta = TranslateArray(a, dims[i], netcdf3, plan);
+    RefArray out;
+    out.name = StripSlashes(a.path);
+    VZ_ASSIGN_OR_RETURN(out.zarray, ParseLenientJson(meta.zarray));
+    VZ_ASSIGN_OR_RETURN(out.zattrs, ParseLenientJson(meta.zattrs));
+    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));
+    if (a.dtype.kind == model::DType::Kind::kVlenString) {
+      if (a.vlen_values->size() != count) {
+        return Corrupt(fmt::format("{}: {} strings decoded for {} elements", a.path,
+                                   a.vlen_values->size(), count));
+      }
+      out.strings = *a.vlen_values;
+    } else if (whole) {
+      VZ_ASSIGN_OR_RETURN(auto nbytes, CheckedMul(count, a.dtype.size, "array size"));
+      if (a.compact_data.size() != nbytes) {
+        return Corrupt(fmt::format("{}: compact data holds {} bytes, the array needs {}", a.path,
+                                   a.compact_data.size(), nbytes));
+      }
+      out.raw = a.compact_data;
+    } else {
+      const auto& m = a.manifest;
+      const std::size_t rank = m.rank;
+      if (m.size() > 0 && (rank != a.shape.size() || m.coords.size() != m.size() * rank ||
+                           m.lengths.size() != m.size() ||
+                           (!m.path_ids.empty() && m.path_ids.size() != m.size()))) {
+        return Internal(fmt::format("{}: inconsistent chunk manifest", a.path));
+      }
+      out.entries.rank = rank;
+      std::vector<std::uint32_t> chunk(rank);
+      for (std::size_t c = 0; c < m.size(); ++c) {
+        for (std::size_t d = 0; d < rank; ++d) {
+          const std::uint64_t v = m.coords[c * rank + d];
+          if (v > std::numeric_limits<std::uint32_t>::max()) {
+            return LimitExceeded(fmt::format("{}: chunk index {} too large", a.path, v));
+          }
+          chunk[d] = static_cast<std::uint32_t>(v);
+        }
+        auto inl = m.inline_data.find(c);
+        if (inl != m.inline_data.end()) {
+          out.entries.AddInline(chunk, inl->second);
+          continue;
+        }
+        const std::uint32_t path_id = m.path_ids.empty() ? 0 : m.path_ids[c];
+        if (path_id >= store.urls.size()) {
+          return Internal(fmt::format("{}: chunk refers to path #{} of {}", a.path, path_id,
+                                      store.urls.size()));
+        }
+        if (m.lengths[c] < plan.trim) {
+          return Corrupt(
+              fmt::format("{}: chunk of {} bytes is too short for its fletcher32 "
+                          "checksum",
+                          a.path, m.lengths[c]));
+        }
+        out.entries.Add(chunk, path_id, m.offsets[c], m.lengths[c] - plan.trim);
+      }
+    }
+    store.arrays.push_back(std::move(out));
+  }
+  return store;
+}
+
+Status WriteRefStore(const RefStore& store, std::ostream& out) {
+  std::string meta;
+  if (store.meta.is_object()) AppendJson(meta, store.meta);
+  RefsStreamWriter writer(out, meta);
+  constexpr std::string_view kGroup = "{\"zarr_format\":2}";
+  std::string text;
+  for (const auto& g : store.groups) {
+    const std::string prefix = KeyPrefix(g.name);
+    writer.StringEntry(prefix + ".zgroup", kGroup);
+    text.clear();
+    AppendJson(text, g.zattrs);
+    writer.StringEntry(prefix + ".zattrs", text);
+  }
+  std::string value;
+  for (const auto& a : store.arrays) {
+    const std::string prefix = KeyPrefix(a.name);
+    const auto shape = a.Shape();
+    text.clear();
+    if (a.InMemory()) {
+      // One chunk holds the whole array (zarr wants chunk lengths >= 1).
+      SortedJson zarray = a.zarray;
+      SortedJson chunks = SortedJson::array();
+      for (auto s : shape) chunks.push_back(s == 0 ? 1 : s);
+      zarray["chunks"] = chunks;
+      AppendJson(text, zarray);
+    } else {
+      AppendJson(text, a.zarray);
+    }
+    writer.StringEntry(prefix + ".zarray", text);
+    text.clear();
+    AppendJson(text, a.zattrs);
+    writer.StringEntry(prefix + ".zattrs", text);
+
+    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
+    const std::vector<std::uint32_t> zeros(shape.size(), 0);
+    if (a.strings) {
+      if (count == 0) continue;
+      if (a.strings->size() != count) {
+        return Internal(
+            fmt::format("{}: {} strings for {} elements", a.name, a.strings->size(), count));
+      }
+      VZ_ASSIGN_OR_RETURN(auto blob, EncodeVlenUtf8(*a.strings));
+      value.clear();
+      AppendInlineValue(value, blob);
+      writer.Entry(EntryKey(prefix, zeros), value);
+      continue;
+    }
+    if (a.raw) {
+      if (count == 0) continue;
+      if (a.raw->size() % count != 0) {
+        return Internal(
+            fmt::format("{}: {} bytes in memory for {} elements", a.name, a.raw->size(), count));
+      }
+      value.clear();
+      AppendInlineValue(value, *a.raw);
+      writer.Entry(EntryKey(prefix, zeros), value);
+      continue;
+    }
+    const auto& e = a.entries;
+    if (e.size() > 0 && (e.coords.size() != e.size() * e.rank || e.path_ids.size() != e.size() ||
+                         e.lengths.size() != e.size())) {
+      return Internal(fmt::format("{}: inconsistent references", a.name));
+    }
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      const std::string key = EntryKey(prefix, e.Coords(i));
+      auto inl = e.inline_data.find(i);
+      if (inl != e.inline_data.end()) {
+        value.clear();
+        AppendInlineValue(value, inl->second);
+        writer.Entry(key, value);
+        continue;
+      }
+      if (e.path_ids[i] >= store.urls.size()) {
+        return Internal(fmt::format("{}: reference to path #{} of {}", a.name, e.path_ids[i],
+                                    store.urls.size()));
+      }
+      writer.ReferenceEntry(key, store.urls[e.path_ids[i]], e.offsets[i], e.lengths[i]);
+    }
+  }
+  return writer.Finish();
+}
+
+namespace {
+
+// Bytes of an inline value: "base64:..." or the text itself.
+Result<std::vector<std::uint8_t>> InlineBytes(const std::string& value) {
+  if (value.rfind("base64:", 0) == 0) {
+    auto bytes = Base64Decode(std::string_view(value).substr(7));
+    if (!bytes) return Corrupt("inline value is not valid base64");
+    return std::move(*bytes);
+  }
+  return std::vector<std::uint8_t>(value.begin(), value.end());
+}
+
+Result<SortedJson> MetadataValue(const SortedJson& v) {
+  if (v.is_object()) return v;
+  if (!v.is_string()) return Corrupt("metadata value is neither a JSON string nor an object");
+  return ParseLenientJson(v.get_ref<const std::string&>());
+}
+
+std::optional<std::uint64_t> ItemSize(const SortedJson& dtype) {
+  if (!dtype.is_string()) return std::nullopt;
+  const auto& s = dtype.get_ref<const std::string&>();
+  if (s.size() < 3) return std::nullopt;
+  std::uint64_t n = 0;
+  for (std::size_t i = 2; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9' || n > (1u << 30)) return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(s[i] - '0');
+  }
+  return n;
+}
+
+Result<std::vector<std::optional<std::string>>> DecodeVlenUtf8(std::span<const std::uint8_t> b) {
+  std::size_t pos = 0;
+  auto get32 = [&](std::uint64_t& v) {
+    if (pos + 4 > b.size()) return false;
+    v = std::uint64_t{b[pos]} | std::uint64_t{b[pos + 1]} << 8 | std::uint64_t{b[pos + 2]} << 16 |
+        std::uint64_t{b[pos + 3]} << 24;
+    pos += 4;
+    return true;
+  };
+  std::uint64_t n = 0;
+  if (!get32(n) || n > b.size()) return Corrupt("truncated vlen-utf8 chunk");
+  std::vector<std::optional<std::string>> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t len = 0;
+    if (!get32(len) || len > b.size() - pos) return Corrupt("truncated vlen-utf8 chunk");
+    out.emplace_back(std::string(reinterpret_cast<const char*>(b.data() + pos),  // NOLINT
+                                 static_cast<std::size_t>(len)));
+    pos += static_cast<std::size_t>(len);
+  }
+  return out;
+}
+
+Status ReadChunkKey(const std::string& name, std::string_view key, std::size_t rank,
+                    std::vector<std::uint32_t>& chunk) {
+  chunk.clear();
+  if (rank == 0) {
+    if (key != "0") return Corrupt(fmt::format("{}: chunk key '{}' for a scalar", name, key));
+    return Ok();
+  }
+  std::size_t pos = 0;
+  for (std::size_t d = 0; d < rank; ++d) {
+    const std::size_t end = d + 1 == rank ? key.size() : key.find('.', pos);
+    if (end == std::string_view::npos || end == pos) {
+      return Corrupt(fmt::format("{}: chunk key '{}' does not have {} indices", name, key, rank));
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = pos; i < end; ++i) {
+      if (key[i] < '0' || key[i] > '9' || v > std::numeric_limits<std::uint32_t>::max() / 10) {
+        return Corrupt(fmt::format("{}: bad chunk key '{}'", name, key));
+      }
+      v = v * 10 + static_cast<std::uint64_t>(key[i] - '0');
+    }
+    if (v > std::numeric_limits<std::uint32_t>::max()) {
+      return Corrupt(fmt::format("{}: bad chunk key '{}'", name, key));
+    }
+    chunk.push_back(static_cast<std::uint32_t>(v));
+    pos = end + 1;
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
+  auto parsed = ParseLenientJson(text);
+  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + label);
+  const SortedJson& top = *parsed;
+  if (!top.is_object()) return Corrupt(fmt::format("{}: not a kerchunk reference file", label));
+  const SortedJson* refs = &top;
+  if (top.contains("refs")) {
+    if (top.value("version", 0) != 1 || !top["refs"].is_object()) {
+      return Unsupported(fmt::format("{}: only kerchunk references version 1 are read", label));
+    }
+    refs = &top["refs"];
+  }
+  if (top.contains("templates") && !top["templates"].empty()) {
+    return Unsupported(fmt::format("{}: reference templates are not supported", label));
+  }
+  RefStore store;
+  if (top.contains("vzgen") && top["vzgen"].is_object()) store.meta = top["vzgen"];
+  std::map<std::string, std::size_t> array_index;
+  // Pass 1: groups and arrays.
+  for (auto it = refs->begin(); it != refs->end(); ++it) {
+    const std::string& key = it.key();
+    const auto slash = key.rfind('/');
+    const std::string base = slash == std::string::npos ? key : key.substr(slash + 1);
+    const std::string prefix = slash == std::string::npos ? "" : key.substr(0, slash);
+    if (base == ".zgroup") {
+      auto attrs_it = refs->find(KeyPrefix(prefix) + ".zattrs");
+      SortedJson attrs = SortedJson::object();
+      if (attrs_it != refs->end()) {
+        auto a = MetadataValue(*attrs_it);
+        if (!a.ok()) return std::move(a).error().Annotate(fmt::format("in {} of {}", key, label));
+        attrs = std::move(*a);
+      }
+      store.groups.push_back({prefix, std::move(attrs)});
+    } else if (base == ".zarray") {
+      RefArray a;
+      a.name = prefix;
+      auto z = MetadataValue(it.value());
+      if (!z.ok()) return std::move(z).error().Annotate(fmt::format("in {} of {}", key, label));
+      a.zarray = std::move(*z);
+      auto attrs_it = refs->find(KeyPrefix(prefix) + ".zattrs");
+      a.zattrs = SortedJson::object();
+      if (attrs_it != refs->end()) {
+        auto at = MetadataValue(*attrs_it);
+        if (!at.ok()) return std::move(at).error().Annotate(fmt::format("in {} of {}", key, label));
+        a.zattrs = std::move(*at);
+      }
+      a.entries.rank = a.Shape().size();
+      if (!a.zarray.contains("shape") || !a.zarray.contains("chunks") ||
+          a.Chunks().size() != a.entries.rank) {
+        return Corrupt(fmt::format("{}: {} has no valid shape and chunks", label, key));
+      }
+      array_index[prefix] = store.arrays.size();
+      store.arrays.push_back(std::move(a));
+    }
+  }
+  std::stable_sort(store.groups.begin(), store.groups.end(),
+                   [](const RefGroup& x, const RefGroup& y) { return x.name < y.name; });
+  if (store.groups.empty() || !store.groups.front().name.empty()) {
+    store.groups.insert(store.groups.begin(), {"", SortedJson::object()});
+  }
+  // Pass 2: chunk entries.
+  std::vector<std::uint32_t> chunk;
+  for (auto it = refs->begin(); it != refs->end(); ++it) {
+    const std::string& key = it.key();
+    const auto slash = key.rfind('/');
+    if (slash == std::string::npos) continue;  // root metadata
+    const std::string base = key.substr(slash + 1);
+    if (!base.empty() && base.front() == '.') continue;
+    auto found = array_index.find(key.substr(0, slash));
+    if (found == array_index.end()) continue;  // a key zarr would not read either
+    RefArray& a = store.arrays[found->second];
+    VZ_TRY(ReadChunkKey(label + ": " + a.name, base, a.entries.rank, chunk));
+    const SortedJson& v = it.value();
+    if (v.is_string()) {
+      auto bytes = InlineBytes(v.get_ref<const std::string&>());
+      if (!bytes.ok())
+        return std::move(bytes).error().Annotate(fmt::format("in {} of {}", key, label));
+      a.entries.AddInline(chunk, std::move(*bytes));
+    } else if (v.is_array() && v.size() == 3 && v[0].is_string() && v[1].is_number_unsigned() &&
+               v[2].is_number_unsigned()) {
+      a.entries.Add(chunk, store.UrlId(v[0].get<std::string>()), v[1].get<std::uint64_t>(),
+                    v[2].get<std::uint64_t>());
+    } else {
+      return Unsupported(fmt::format(
+          "{}: {} is neither inline data nor a [url, offset, length] reference", label, key));
+    }
+  }
+  // Arrays stored whole and uncompressed in one inline chunk are held in memory.
+  for (auto& a : store.arrays) {
+    const auto shape = a.Shape();
+    const auto chunks = a.Chunks();
+    bool whole = a.entries.size() == 1 && a.entries.inline_data.count(0) == 1 &&
+                 a.zarray.value("compressor", SortedJson()).is_null();
+    for (std::size_t d = 0; whole && d < shape.size(); ++d) whole = chunks[d] >= shape[d];
+    if (!whole) continue;
+    const SortedJson filters = a.zarray.value("filters", SortedJson());
+    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
+    std::vector<std::uint8_t> bytes = std::move(a.entries.inline_data[0]);
+    if (filters.is_null()) {
+      auto item = ItemSize(a.zarray.value("dtype", SortedJson()));
+      if (!item || count * *item != bytes.size()) {
+        a.entries.inline_data[0] = std::move(bytes);
+        continue;
+      }
+      a.raw = std::move(bytes);
+    } else if (filters.is_array() && filters.size() == 1 &&
+               filters[0].value("id", "") == "vlen-utf8") {
+      auto strings = DecodeVlenUtf8(bytes);
+      if (!strings.ok() || strings->size() != count) {
+        return Corrupt(fmt::format("{}: {} holds a malformed vlen-utf8 chunk", label, a.name));
+      }
+      a.strings = std::move(*strings);
+    } else {
+      a.entries.inline_data[0] = std::move(bytes);
+      continue;
+    }
+    a.entries = RefEntries{};
+    a.entries.rank = shape.size();
+  }
+  return store;
+}
+
+}  // namespace vz::refs
