@@ -102,10 +102,10 @@ class GranuleScanner {
           !concat_dim_.empty() && a.Name() == concat_dim_ && a.shape.size() == 1;
       std::string why;
       if (coordinate) {
-        why = fmt::format("it is the {} coordinate", concat_dim_);
+        why = fmt::format("is the {} coordinate", concat_dim_);
       } else if (loadable_.count(a.Name()) != 0 || loadable_.count(path) != 0 ||
                  loadable_.count(a.path) != 0) {
-        why = "it is in --loadable-vars";
+        why = "is in --loadable-vars";
       }
       if (why.empty()) continue;
       VZ_TRY(refs::LoadArray(a, counted, options_.scan.kerchunk, why));

@@ -14,6 +14,7 @@
 #include "vz/app/sources.h"
 #include "vz/hdf5/reader.h"
 #include "vz/netcdf3/reader.h"
+#include "vz/refs/store.h"
 
 namespace vz::app {
 
@@ -68,15 +69,16 @@ Status Scan(const std::string& url, const std::string& output, const ScanOptions
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }
+  auto store = refs::ToRefStore(dataset);
+  if (!store.ok()) return std::move(store).error().Annotate("in " + url);
   if (output == "-") {
-    VZ_TRY(refs::WriteKerchunkJson(dataset, options.kerchunk, std::cout));
+    VZ_TRY(refs::WriteRefStore(*store, std::cout));
     std::cout.flush();
     if (!std::cout) return IoError("cannot write to standard output");
     return Ok();
   }
-  return WriteFileAtomically(output, [&](std::ostream& out) {
-    return refs::WriteKerchunkJson(dataset, options.kerchunk, out);
-  });
+  return WriteFileAtomically(output,
+                             [&](std::ostream& out) { return refs::WriteRefStore(*store, out); });
 }
 
 namespace {

@@ -35,9 +35,9 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
   }
   for (const auto& f : array.filters) {
     if (!codecs::CanDecode(f.id)) {
-      return Unsupported(fmt::format("{}: {}, but vzgen cannot decode filter {} ({}) either",
-                                     array.path, reason, f.name.empty() ? "unnamed" : f.name,
-                                     f.id));
+      return Unsupported(
+          fmt::format("{} uses filter {} ({}), which neither zarr readers nor vzgen can decode",
+                      array.path, f.name.empty() ? "unnamed" : f.name, f.id));
     }
   }
   const std::size_t rank = array.shape.size();
@@ -50,7 +50,7 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
   VZ_ASSIGN_OR_RETURN(const std::uint64_t total, CheckedMul(count, array.dtype.size, "array size"));
   if (total > options.max_decoded_inline) {
     return LimitExceeded(fmt::format(
-        "{}: {}; vzgen would have to decode and embed {} bytes, more than the limit of {} "
+        "{} {}; vzgen would have to decode and embed {} bytes, more than the limit of {} "
         "(--max-decoded-inline)",
         array.path, reason, total, options.max_decoded_inline));
   }
@@ -78,7 +78,7 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
     if (!m.path_ids.empty() && m.path_ids[i] != 0) {
       return Unsupported(
           fmt::format("{}: chunk {} lives in another file and would have to be "
-                      "decoded (because of {})",
+                      "decoded (it {})",
                       array.path, ChunkLabel(m, i), reason));
     }
     VZ_ASSIGN_OR_RETURN(stored_total, CheckedAdd(stored_total, m.lengths[i], "stored bytes"));
@@ -159,9 +159,9 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
     }
     const CodecPlan plan = PlanCodecs(array);
     if (plan.needs_decode) {
-      VZ_TRY(LoadArray(
-          array, source, options,
-          fmt::format("it uses {}, which zarr readers cannot decode", plan.decode_reason)));
+      VZ_TRY(
+          LoadArray(array, source, options,
+                    fmt::format("uses {}, which zarr readers cannot decode", plan.decode_reason)));
       continue;
     }
     const auto& m = array.manifest;
