@@ -24,3 +24,24 @@ end=$(date +%s.%N)
 echo "cli ms per granule  $(echo "($end - $start) * 1000 / ${#files[@]}" | bc -l | cut -c1-6)"
 echo "peak RSS (KiB)      $(sort -n "$build/bench-rss.txt" | tail -1)"
 rm -f "$build/bench-rss.txt"
+
+echo "== vzgen build: 365 small MUR-like daily granules (1x180x360, 4 variables) into one store"
+small=${BENCH_SMALL_DATA:-$build/bench-data-small}
+if [ ! -f "$small/.complete-365" ]; then
+  echo "generating 365 small MUR-like granules in $small"
+  rm -rf "$small"; mkdir -p "$small"
+  /usr/bin/python3 "$here/gen_granules.py" --count 365 --small --out "$small"
+  touch "$small/.complete-365"
+fi
+for jobs in 1 2; do
+  /usr/bin/time -f "%e %M" -o "$build/bench-build.txt" "$build/src/vz/cli/vzgen" build \
+    "$small"/*.nc --loadable-vars lat,lon,time -o "$build/bench-store.json" -q -j $jobs
+  read -r secs rss < "$build/bench-build.txt"
+  echo "build -j $jobs: $secs s for 365 granules ($(echo "365 / $secs" | bc -l | cut -c1-7) granules/s), peak RSS $rss KiB"
+done
+echo "(kerchunk SingleHdf5ToZarr + MultiZarrToZarr on 365 such granules: ~4.5 s)"
+rm -f "$build/bench-build.txt"
+
+echo "== combine scale: 10,000 granules x 4 variables x 300 chunks = 12 M references"
+"$build/bench/combine_scale" 10000 4 300 "$build/bench-scale.json"
+rm -f "$build/bench-scale.json"

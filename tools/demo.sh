@@ -1,42 +1,53 @@
 #!/usr/bin/env bash
-# `make demo`: generates a small sample of MUR-like daily granules, scans each one into kerchunk
-# references, shows the tree of one, and prints how to open the result in xarray.
+# `make demo`: the main job on an embedded default. Generates a small sample of MUR-like daily
+# granules, combines four of them into one virtual store with `vzgen build`, adds the fifth with
+# `vzgen append`, shows the tree of one granule and opens the store with xarray.
 # Usage: tools/demo.sh PATH_TO_VZGEN
 set -euo pipefail
 vzgen=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${DEMO_OUT:-$root/out/demo}
-mkdir -p "$out/granules" "$out/refs"
-if [ ! -f "$out/granules/.complete" ]; then
-  /usr/bin/python3 "$root/bench/gen_granules.py" --small --count 3 --out "$out/granules"
-  touch "$out/granules/.complete"
+mkdir -p "$out/granules"
+if [ ! -f "$out/granules/.complete-5" ]; then
+  rm -f "$out"/granules/*.nc
+  /usr/bin/python3 "$root/bench/gen_granules.py" --small --count 5 --out "$out/granules"
+  touch "$out/granules/.complete-5"
 fi
-first=""
-for f in "$out"/granules/*.nc; do
-  name=$(basename "$f" .nc)
-  "$vzgen" scan "$f" -o "$out/refs/$name.json"
-  echo "scanned $f -> $out/refs/$name.json"
-  [ -n "$first" ] || first="$out/refs/$name.json"
-done
+granules=("$out"/granules/*.nc)
+store="$out/mur_virtual.json"
+rm -f "$store"
+
+echo "== vzgen inspect (one granule)"
+"$vzgen" inspect "${granules[0]}"
 echo
-"$vzgen" inspect "$(ls "$out"/granules/*.nc | head -1)"
+echo "== vzgen scan (one granule -> its own references)"
+"$vzgen" scan "${granules[0]}" -o "$out/one_granule.json"
+echo "wrote $out/one_granule.json"
+echo
+echo "== vzgen build (four granules -> one store along time, lat/lon/time embedded)"
+"$vzgen" build "${granules[@]:0:4}" --loadable-vars lat,lon,time -o "$store"
+echo "wrote $store (run report: $store.report.json)"
+echo
+echo "== vzgen append (the fifth granule; granules already in the store are skipped)"
+"$vzgen" append "$store" "${granules[@]}"
+echo "appended to $store"
 echo
 cat <<MSG
-References written to $out/refs/. Open one in Python (xarray + zarr + fsspec):
+Open the store in Python (xarray + zarr + fsspec):
 
   import xarray as xr
   ds = xr.open_dataset("reference://", engine="zarr",
                        backend_kwargs={"consolidated": False,
-                                       "storage_options": {"fo": "$first"}})
+                                       "storage_options": {"fo": "$store"}})
 MSG
 if /usr/bin/python3 -c "import xarray, zarr, fsspec" 2>/dev/null; then
   echo
   echo "Opened with xarray:"
-  /usr/bin/python3 - "$first" <<'PY'
+  /usr/bin/python3 - "$store" <<'PY'
 import sys, xarray as xr
 ds = xr.open_dataset("reference://", engine="zarr",
                      backend_kwargs={"consolidated": False, "storage_options": {"fo": sys.argv[1]}})
 print(ds)
-print("analysed_sst mean:", float(ds["analysed_sst"].mean()))
+print("analysed_sst mean per day:", [round(float(v), 3) for v in ds["analysed_sst"].mean(("lat", "lon"))])
 PY
 fi
