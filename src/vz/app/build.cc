@@ -306,8 +306,11 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
   VZ_ASSIGN_OR_RETURN(auto store, combiner->Finish());
   store.meta = MetaOf(options, scanner.concat_dim());
   for (const auto& a : store.arrays) report.references += a.entries.size();
-  VZ_TRY(WriteFileAtomically(output,
-                             [&](std::ostream& out) { return refs::WriteRefStore(store, out); }));
+  VZ_TRY(WriteFileAtomically(output, [&](std::ostream& out) {
+    refs::WriteOptions w;
+    w.consolidated = options.consolidated;
+    return refs::WriteRefStore(store, out, w);
+  }));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string report_path = options.report.empty() ? output + ".report.json" : options.report;
   Status st = WriteReport(report_path, command, output, inputs.size(), report, &store);

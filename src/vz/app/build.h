@@ -20,10 +20,11 @@ struct BuildOptions {
   combine::CombineOptions combine;  // concat_dim "" = the unlimited dimension, else "time"
   // Variables (names or full paths) decoded and embedded; the concat coordinate always is.
   std::vector<std::string> loadable_vars;
-  bool skip_bad = false;  // --on-error skip
-  std::string report;     // "" = <output>.report.json
-  unsigned jobs = 0;      // granules scanned at once; 0 = a default for local or remote input
-  bool progress = false;  // a progress line on standard error
+  bool skip_bad = false;      // --on-error skip
+  std::string report;         // "" = <output>.report.json
+  unsigned jobs = 0;          // granules scanned at once; 0 = a default for local or remote input
+  bool progress = false;      // a progress line on standard error
+  bool consolidated = false;  // also write .zmetadata
 };
 
 struct BuildReport {

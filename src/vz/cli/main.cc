@@ -108,6 +108,8 @@ int Run(int argc, char** argv) {
                     "largest variable (bytes, decoded) that is loaded or decoded and embedded "
                     "(default 64 MiB)");
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
+    cmd->add_flag("--consolidated", build_options.consolidated,
+                  "also write .zmetadata (zarr consolidated metadata)");
     cmd->add_option("--first-read", build_options.scan.cache.first_read,
                     "bytes read from the start of a file at open (default 4 MiB)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));

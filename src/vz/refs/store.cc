@@ -232,10 +232,14 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
   return store;
 }
 
-Status WriteRefStore(const RefStore& store, std::ostream& out) {
+Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOptions& options) {
   std::string meta;
   if (store.meta.is_object()) AppendJson(meta, store.meta);
   RefsStreamWriter writer(out, meta);
+  SortedJson consolidated = SortedJson::object();
+  auto consolidate = [&](const std::string& key, const SortedJson& value) {
+    if (options.consolidated) consolidated[key] = value;
+  };
   constexpr std::string_view kGroup = "{\"zarr_format\":2}";
   std::string text;
   for (const auto& g : store.groups) {
@@ -244,6 +248,8 @@ Status WriteRefStore(const RefStore& store, std::ostream& out) {
     text.clear();
     AppendJson(text, g.zattrs);
     writer.StringEntry(prefix + ".zattrs", text);
+    consolidate(prefix + ".zgroup", {{"zarr_format", 2}});
+    consolidate(prefix + ".zattrs", g.zattrs);
   }
   std::string value;
   for (const auto& a : store.arrays) {
@@ -257,13 +263,16 @@ Status WriteRefStore(const RefStore& store, std::ostream& out) {
       for (auto s : shape) chunks.push_back(s == 0 ? 1 : s);
       zarray["chunks"] = chunks;
       AppendJson(text, zarray);
+      consolidate(prefix + ".zarray", zarray);
     } else {
       AppendJson(text, a.zarray);
+      consolidate(prefix + ".zarray", a.zarray);
     }
     writer.StringEntry(prefix + ".zarray", text);
     text.clear();
     AppendJson(text, a.zattrs);
     writer.StringEntry(prefix + ".zattrs", text);
+    consolidate(prefix + ".zattrs", a.zattrs);
 
     VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
     const std::vector<std::uint32_t> zeros(shape.size(), 0);
@@ -310,6 +319,11 @@ Status WriteRefStore(const RefStore& store, std::ostream& out) {
       }
       writer.ReferenceEntry(key, store.urls[e.path_ids[i]], e.offsets[i], e.lengths[i]);
     }
+  }
+  if (options.consolidated) {
+    text.clear();
+    AppendJson(text, SortedJson{{"metadata", consolidated}, {"zarr_consolidated_format", 1}});
+    writer.StringEntry(".zmetadata", text);
   }
   return writer.Finish();
 }

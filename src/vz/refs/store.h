@@ -81,8 +81,14 @@ struct RefStore {
 // Compact and decoded arrays become in-memory arrays; references point at dataset.paths.
 Result<RefStore> ToRefStore(const model::VirtualDataset& dataset);
 
+struct WriteOptions {
+  // Also write ".zmetadata" (zarr's consolidated metadata) so that readers may open the store
+  // with consolidated=True and read all metadata in one key.
+  bool consolidated = false;
+};
+
 // Writes the store as kerchunk JSON v1, streaming.
-Status WriteRefStore(const RefStore& store, std::ostream& out);
+Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOptions& options = {});
 
 // Reads kerchunk JSON v1 written by vzgen, kerchunk or VirtualiZarr (tolerating ujson's "\/"
 // escapes and bare NaN/Infinity). Inline chunks of arrays without codecs whose single chunk
