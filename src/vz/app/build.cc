@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -69,6 +70,7 @@ struct Scanned {
   std::vector<std::string> warnings;
   std::uint64_t bytes = 0;
   std::uint64_t requests = 0;
+  std::uint64_t rounds = 0;
 };
 
 class GranuleScanner {
@@ -86,36 +88,35 @@ class GranuleScanner {
   const std::string& concat_dim() const { return concat_dim_; }
 
   Result<Scanned> Scan(const std::string& url, bool first) {
-    std::unique_ptr<io::ByteSource> source;
-    std::unique_ptr<io::BlockCache> cache;
-    auto parsed = OpenAndParse(url, options_.scan, source, cache);
+    OpenedFile file;
+    auto parsed = OpenAndParse(url, options_.scan, file);
     if (!parsed.ok()) return std::move(parsed).error();
     model::VirtualDataset& ds = *parsed;
     if (first && concat_dim_.empty() && options_.combine.new_dim.empty()) {
       concat_dim_ = DefaultConcatDim(ds);
     }
-    io::CountingSource counted(*source);
-    for (auto& a : ds.arrays) {
+    io::CountingSource& counted = *file.source;
+    std::map<std::size_t, std::string> load;
+    for (std::size_t i = 0; i < ds.arrays.size(); ++i) {
+      const auto& a = ds.arrays[i];
       if (a.is_dimension_only || !refs::SkipReason(a).empty()) continue;
       const std::string path = a.path.empty() || a.path[0] != '/' ? a.path : a.path.substr(1);
       const bool coordinate =
           !concat_dim_.empty() && a.Name() == concat_dim_ && a.shape.size() == 1;
-      std::string why;
       if (coordinate) {
-        why = fmt::format("is the {} coordinate", concat_dim_);
+        load[i] = fmt::format("is the {} coordinate", concat_dim_);
       } else if (loadable_.count(a.Name()) != 0 || loadable_.count(path) != 0 ||
                  loadable_.count(a.path) != 0) {
-        why = "is in --loadable-vars";
+        load[i] = "is in --loadable-vars";
       }
-      if (why.empty()) continue;
-      VZ_TRY(refs::LoadArray(a, counted, options_.scan.kerchunk, why));
     }
-    VZ_TRY(refs::MaterializeInline(ds, counted, options_.scan.kerchunk));
+    VZ_TRY(refs::MaterializeInline(ds, counted, options_.scan.kerchunk, load));
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
     out.warnings = std::move(ds.warnings);
     out.bytes = counted.bytes();
     out.requests = counted.requests();
+    out.rounds = counted.rounds();
     return out;
   }
 
@@ -165,6 +166,7 @@ Status WriteReport(const std::string& path, const std::string& command, const st
   j["references"] = report.references;
   j["bytes_read"] = report.bytes_read;
   j["requests"] = report.requests;
+  j["rounds"] = report.rounds;
   j["seconds"] = report.seconds;
   if (store != nullptr) {
     SortedJson vars = SortedJson::object();
@@ -265,6 +267,7 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
     if (!r.ok()) return fail_or_skip(input, std::move(r).error().Annotate("in " + input));
     report.bytes_read += r->bytes;
     report.requests += r->requests;
+    report.rounds += r->rounds;
     for (const auto& w : r->warnings) report.warnings.push_back(fmt::format("{}: {}", input, w));
     Status added = combiner->Add(std::move(r->store), input);
     if (!added.ok()) return fail_or_skip(input, std::move(added).error());

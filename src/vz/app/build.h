@@ -34,7 +34,8 @@ struct BuildReport {
   std::vector<std::string> warnings;
   std::uint64_t references = 0;
   std::uint64_t bytes_read = 0;
-  std::uint64_t requests = 0;
+  std::uint64_t requests = 0;  // byte ranges read
+  std::uint64_t rounds = 0;    // dependent read calls (each ReadAt / ReadMany is one)
   double seconds = 0;
 };
 

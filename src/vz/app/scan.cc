@@ -48,24 +48,23 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
 }
 
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
-                                           std::unique_ptr<io::ByteSource>& source,
-                                           std::unique_ptr<io::BlockCache>& cache) {
+                                           OpenedFile& file) {
   RemoteOptions remote = RemoteOptionsFromEnvironment();
   remote.open_read = options.cache.first_read;
-  VZ_ASSIGN_OR_RETURN(source, OpenUrl(url, remote));
-  cache = std::make_unique<io::BlockCache>(*source, CacheOptionsFor(url, options));
-  return ParseFile(*cache, options.limits);
+  VZ_ASSIGN_OR_RETURN(file.raw, OpenUrl(url, remote));
+  file.source = std::make_unique<io::CountingSource>(*file.raw);
+  file.cache = std::make_unique<io::BlockCache>(*file.source, CacheOptionsFor(url, options));
+  return ParseFile(*file.cache, options.limits);
 }
 
 Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,
             std::vector<std::string>* warnings) {
-  std::unique_ptr<io::ByteSource> source;
-  std::unique_ptr<io::BlockCache> cache;
-  auto parsed = OpenAndParse(url, options, source, cache);
+  OpenedFile file;
+  auto parsed = OpenAndParse(url, options, file);
   if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
   model::VirtualDataset& dataset = *parsed;
   // Chunk data (inline reads) bypasses the metadata cache: it is read once.
-  VZ_TRY(refs::MaterializeInline(dataset, *source, options.kerchunk).Annotate("in " + url));
+  VZ_TRY(refs::MaterializeInline(dataset, *file.source, options.kerchunk).Annotate("in " + url));
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }
@@ -118,9 +117,8 @@ std::string Shape(const std::vector<std::uint64_t>& shape) {
 }  // namespace
 
 Status Inspect(const std::string& url, const ScanOptions& options, std::ostream& out) {
-  std::unique_ptr<io::ByteSource> source;
-  std::unique_ptr<io::BlockCache> cache;
-  auto parsed = OpenAndParse(url, options, source, cache);
+  OpenedFile file;
+  auto parsed = OpenAndParse(url, options, file);
   if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
   const model::VirtualDataset& ds = *parsed;
   out << fmt::format("{} ({})\n", url, ds.format);

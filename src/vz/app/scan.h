@@ -10,6 +10,7 @@
 #include "vz/base/error.h"
 #include "vz/base/limits.h"
 #include "vz/io/block_cache.h"
+#include "vz/io/byte_source.h"
 #include "vz/model/dataset.h"
 #include "vz/refs/kerchunk.h"
 
@@ -29,11 +30,17 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
 // Detects the format from the first bytes and parses the metadata of one file.
 Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits);
 
-// Opens `url` (local, https:// or s3://) and parses its metadata through a BlockCache. `source`
-// is the raw source (for chunk data, read once); `cache` wraps it for metadata.
+// An open granule: `source` counts every read of the underlying file (chunk data is read
+// through it, once); `cache` serves metadata reads over it.
+struct OpenedFile {
+  std::unique_ptr<io::ByteSource> raw;
+  std::unique_ptr<io::CountingSource> source;
+  std::unique_ptr<io::BlockCache> cache;
+};
+
+// Opens `url` (local, https:// or s3://) and parses its metadata.
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
-                                           std::unique_ptr<io::ByteSource>& source,
-                                           std::unique_ptr<io::BlockCache>& cache);
+                                           OpenedFile& file);
 
 // Scans `url` and writes kerchunk JSON to `output` ("-" for stdout), atomically.
 // Warnings (links not followed, ...) are appended to `warnings` when given.

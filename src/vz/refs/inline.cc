@@ -27,12 +27,18 @@ std::string ChunkLabel(const model::ChunkManifest& m, std::size_t i) {
 
 }  // namespace
 
-Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
-                 const std::string& reason) {
-  if (array.layout == model::Layout::kCompact ||
-      array.dtype.kind == model::DType::Kind::kVlenString) {
-    return Ok();  // already in memory
-  }
+namespace {
+
+bool InMemory(const model::Array& array) {
+  return array.layout == model::Layout::kCompact ||
+         array.dtype.kind == model::DType::Kind::kVlenString;
+}
+
+// Checks that `array` can be loaded and lists the stored ranges to read (chunks not already
+// inline, in manifest order).
+Result<std::vector<io::ByteRange>> LoadRanges(const model::Array& array,
+                                              const KerchunkOptions& options,
+                                              const std::string& reason) {
   for (const auto& f : array.filters) {
     if (!codecs::CanDecode(f.id)) {
       return Unsupported(
@@ -41,7 +47,7 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
     }
   }
   const std::size_t rank = array.shape.size();
-  auto& m = array.manifest;
+  const auto& m = array.manifest;
   if (m.size() > 0 &&
       (m.rank != rank || m.coords.size() != m.size() * rank || array.chunk_shape.size() != rank)) {
     return Internal("inconsistent chunk manifest");
@@ -54,8 +60,34 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
         "(--max-decoded-inline)",
         array.path, reason, total, options.max_decoded_inline));
   }
-  VZ_ASSIGN_OR_RETURN(const std::size_t total_size, ToSize(total, "array size"));
+  // The cap keeps a lying manifest from making us read far more than the decoded size allowed.
+  const std::uint64_t stored_cap = options.max_decoded_inline * 2 + (1u << 20);
+  std::uint64_t stored_total = 0;
+  std::vector<io::ByteRange> ranges;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m.inline_data.count(i) != 0) continue;
+    if (!m.path_ids.empty() && m.path_ids[i] != 0) {
+      return Unsupported(
+          fmt::format("{}: chunk {} lives in another file and would have to be decoded (it {})",
+                      array.path, ChunkLabel(m, i), reason));
+    }
+    VZ_ASSIGN_OR_RETURN(stored_total, CheckedAdd(stored_total, m.lengths[i], "stored bytes"));
+    if (stored_total > stored_cap) {
+      return LimitExceeded(
+          fmt::format("{}: more than {} stored bytes to decode", array.path, stored_cap));
+    }
+    ranges.push_back({m.offsets[i], m.lengths[i]});
+  }
+  return ranges;
+}
 
+// Decodes `array` from the bytes of the ranges LoadRanges listed, into a compact array.
+Status LoadFromBytes(model::Array& array, std::span<io::Bytes> stored) {
+  const std::size_t rank = array.shape.size();
+  auto& m = array.manifest;
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t count, CheckedProduct(array.shape, "element count"));
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t total, CheckedMul(count, array.dtype.size, "array size"));
+  VZ_ASSIGN_OR_RETURN(const std::size_t total_size, ToSize(total, "array size"));
   // Unwritten chunks read as the fill value: the embedded array has no fill_value of its own.
   std::vector<std::uint8_t> full(total_size, 0);
   if (array.fill_value && array.fill_value->size() == array.dtype.size &&
@@ -65,34 +97,6 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
       std::copy(array.fill_value->begin(), array.fill_value->end(),
                 full.begin() + static_cast<std::ptrdiff_t>(i));
     }
-  }
-
-  // Stored bytes of every chunk, read in one round; the cap keeps a lying manifest from making
-  // us read far more than the decoded size we allowed.
-  const std::uint64_t stored_cap = options.max_decoded_inline * 2 + (1u << 20);
-  std::uint64_t stored_total = 0;
-  std::vector<io::ByteRange> ranges;
-  std::vector<std::size_t> range_chunk;
-  for (std::size_t i = 0; i < m.size(); ++i) {
-    if (m.inline_data.count(i) != 0) continue;
-    if (!m.path_ids.empty() && m.path_ids[i] != 0) {
-      return Unsupported(
-          fmt::format("{}: chunk {} lives in another file and would have to be "
-                      "decoded (it {})",
-                      array.path, ChunkLabel(m, i), reason));
-    }
-    VZ_ASSIGN_OR_RETURN(stored_total, CheckedAdd(stored_total, m.lengths[i], "stored bytes"));
-    if (stored_total > stored_cap) {
-      return LimitExceeded(
-          fmt::format("{}: more than {} stored bytes to decode", array.path, stored_cap));
-    }
-    ranges.push_back({m.offsets[i], m.lengths[i]});
-    range_chunk.push_back(i);
-  }
-  std::vector<io::Bytes> stored;
-  if (!ranges.empty()) {
-    VZ_ASSIGN_OR_RETURN(stored, source.ReadMany(ranges));
-    if (stored.size() != ranges.size()) return Internal("ReadMany returned too few ranges");
   }
   VZ_ASSIGN_OR_RETURN(const std::uint64_t chunk_count,
                       CheckedProduct(array.chunk_shape, "chunk elements"));
@@ -111,6 +115,7 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
     if (inl != m.inline_data.end()) {
       bytes = inl->second;
     } else {
+      if (next_range >= stored.size()) return Internal("too few ranges read");
       bytes = stored[next_range++];
     }
     const std::uint32_t mask = m.filter_masks.empty() ? 0 : m.filter_masks[i];
@@ -136,12 +141,31 @@ Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOpti
   return Ok();
 }
 
+}  // namespace
+
+Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
+                 const std::string& reason) {
+  if (InMemory(array)) return Ok();
+  VZ_ASSIGN_OR_RETURN(auto ranges, LoadRanges(array, options, reason));
+  std::vector<io::Bytes> stored;
+  if (!ranges.empty()) {
+    VZ_ASSIGN_OR_RETURN(stored, source.ReadMany(ranges));
+    if (stored.size() != ranges.size()) return Internal("ReadMany returned too few ranges");
+  }
+  return LoadFromBytes(array, stored);
+}
+
 Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
-                         const KerchunkOptions& options) {
+                         const KerchunkOptions& options,
+                         const std::map<std::size_t, std::string>& load) {
+  // Everything is read in one ReadMany: one round trip for all small chunks and loaded arrays.
   struct Pending {
     std::size_t array;
-    std::size_t chunk;
+    std::size_t chunk;  // small chunk index; unused for loads
     std::uint64_t trim;
+    std::size_t first_range;
+    std::size_t ranges;
+    bool load;
   };
   std::vector<Pending> pending;
   std::vector<io::ByteRange> ranges;
@@ -153,15 +177,17 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
       dataset.warnings.push_back(fmt::format("{} skipped: {}", array.path, skip));
       continue;
     }
-    if (array.layout == model::Layout::kCompact ||
-        array.dtype.kind == model::DType::Kind::kVlenString) {
-      continue;  // already in memory
-    }
+    if (InMemory(array)) continue;
     const CodecPlan plan = PlanCodecs(array);
-    if (plan.needs_decode) {
-      VZ_TRY(
-          LoadArray(array, source, options,
-                    fmt::format("uses {}, which zarr readers cannot decode", plan.decode_reason)));
+    auto wanted = load.find(a);
+    if (plan.needs_decode || wanted != load.end()) {
+      const std::string reason =
+          plan.needs_decode
+              ? fmt::format("uses {}, which zarr readers cannot decode", plan.decode_reason)
+              : wanted->second;
+      VZ_ASSIGN_OR_RETURN(auto r, LoadRanges(array, options, reason));
+      pending.push_back({a, 0, 0, ranges.size(), r.size(), true});
+      ranges.insert(ranges.end(), r.begin(), r.end());
       continue;
     }
     const auto& m = array.manifest;
@@ -175,18 +201,25 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
                         "checksum",
                         ChunkLabel(m, i), array.path, m.lengths[i]));
       }
-      pending.push_back({a, i, plan.trim});
+      pending.push_back({a, i, plan.trim, ranges.size(), 1, false});
       ranges.push_back({m.offsets[i], m.lengths[i]});
     }
   }
-  if (ranges.empty()) return Ok();
-  VZ_ASSIGN_OR_RETURN(auto blobs, source.ReadMany(ranges));
-  if (blobs.size() != ranges.size()) return Internal("ReadMany returned too few ranges");
-  for (std::size_t k = 0; k < pending.size(); ++k) {
-    auto& bytes = blobs[k];
+  std::vector<io::Bytes> blobs;
+  if (!ranges.empty()) {
+    VZ_ASSIGN_OR_RETURN(blobs, source.ReadMany(ranges));
+    if (blobs.size() != ranges.size()) return Internal("ReadMany returned too few ranges");
+  }
+  for (const auto& p : pending) {
+    auto& array = dataset.arrays[p.array];
+    if (p.load) {
+      VZ_TRY(LoadFromBytes(array, std::span<io::Bytes>(blobs).subspan(p.first_range, p.ranges)));
+      continue;
+    }
+    auto& bytes = blobs[p.first_range];
     bytes.resize(bytes.size() -
-                 std::min<std::size_t>(bytes.size(), static_cast<std::size_t>(pending[k].trim)));
-    dataset.arrays[pending[k].array].manifest.inline_data[pending[k].chunk] = std::move(bytes);
+                 std::min<std::size_t>(bytes.size(), static_cast<std::size_t>(p.trim)));
+    array.manifest.inline_data[p.chunk] = std::move(bytes);
   }
   return Ok();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -24,8 +25,11 @@ struct KerchunkOptions {
 // Reads what must be embedded (small chunks, compact data, vlen strings, data under filters
 // that need decoding) from `source` into each array's manifest, and rewrites those arrays'
 // metadata accordingly. Errors name the array and the filter.
+// `load` names arrays (index -> why, for errors) to decode and embed whole as well. Everything
+// is read in one ReadMany.
 Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
-                         const KerchunkOptions& options);
+                         const KerchunkOptions& options,
+                         const std::map<std::size_t, std::string>& load = {});
 
 // Reads and decodes the whole of `array` (chunked or contiguous) into memory, turning it into a
 // compact array without filters: loaded variables (--loadable-vars) and data under filters only
