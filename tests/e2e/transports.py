@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""The same granules read through every transport give the same references: `vzgen scan` and
+`vzgen build` over local files, plain HTTP (nginx), HTTP through a proxy that injects 500, 503,
+429, connection resets and truncated bodies, S3 (our SigV4-checking server, with a session
+token), and the Earthdata download flow (bearer token and the netrc login redirect, then a
+presigned S3 redirect) must all equal the local-file output once each reference's URL is
+reduced to the file name. Everything runs on loopback.
+
+Usage: transports.py --vzgen BIN [--keep DIR]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
+import loopback  # noqa: E402
+
+BUCKET = "podaac-ops-cumulus-protected"
+PREFIX = "MUR-JPL-L4-GLOB-v4.1"
+FAILURES = []
+
+
+def normalise(path):
+    """The store's refs with every [url, offset, length] reduced to the file name."""
+    with open(path) as f:
+        refs = json.load(f)["refs"]
+    out = {}
+    for k, v in refs.items():
+        if isinstance(v, list) and v:
+            v = [os.path.basename(v[0])] + v[1:]
+        out[k] = v
+    return out
+
+
+def run(vzgen, args, env):
+    p = subprocess.run([vzgen] + args, env=env, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stderr.strip()
+
+
+def check(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'} {name}{'' if ok else ': ' + detail}", flush=True)
+    if not ok:
+        FAILURES.append(name)
+
+
+def compare(name, vzgen, inputs, env, work, expected_scan, expected_build, extra=()):
+    """Scans the first input and builds all of them; both must match the local results."""
+    scan_out = os.path.join(work, f"{name}-scan.json")
+    rc, err = run(vzgen, ["scan", inputs[0], "-o", scan_out] + list(extra), env)
+    check(f"{name}: scan", rc == 0 and normalise(scan_out) == expected_scan,
+          err or "references differ from the local scan")
+    build_out = os.path.join(work, f"{name}-build.json")
+    rc, err = run(vzgen, ["build"] + inputs + ["--loadable-vars", "lat,lon", "-o", build_out,
+                                                "-q", "-j", "4"] + list(extra), env)
+    check(f"{name}: build", rc == 0 and normalise(build_out) == expected_build,
+          err or "references differ from the local build")
+    return build_out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vzgen", required=True)
+    ap.add_argument("--keep")
+    args = ap.parse_args()
+    vzgen = os.path.abspath(args.vzgen)
+    work = args.keep or tempfile.mkdtemp(prefix="vz_transports_")
+    os.makedirs(work, exist_ok=True)
+    root = os.path.join(work, "www")
+    data = os.path.join(root, BUCKET, PREFIX)
+    os.makedirs(data, exist_ok=True)
+    subprocess.run([loopback.PYTHON, os.path.join(ROOT, "bench", "gen_granules.py"), "--small",
+                    "--count", "3", "--out", data], check=True, stdout=subprocess.DEVNULL)
+    names = sorted(n for n in os.listdir(data) if n.endswith(".nc"))
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "EARTHDATA_", "VZ_")) and k != "NETRC"}
+    base_env["HOME"] = work  # no ~/.netrc or ~/.aws of the user running the tests
+
+    local = [os.path.join(data, n) for n in names]
+    rc, err = run(vzgen, ["scan", local[0], "-o", os.path.join(work, "local-scan.json")], base_env)
+    check("local: scan", rc == 0, err)
+    rc, err = run(vzgen, ["build"] + local + ["--loadable-vars", "lat,lon", "-o",
+                                              os.path.join(work, "local-build.json"), "-q"],
+                  base_env)
+    check("local: build", rc == 0, err)
+    if FAILURES:
+        return 1
+    expected_scan = normalise(os.path.join(work, "local-scan.json"))
+    expected_build = normalise(os.path.join(work, "local-build.json"))
+
+    with loopback.Servers() as servers:
+        # Plain HTTP from nginx.
+        port = servers.nginx(root)
+        http = [f"http://127.0.0.1:{port}/{BUCKET}/{PREFIX}/{n}" for n in names]
+        out = compare("http", vzgen, http, base_env, work, expected_scan, expected_build)
+        with open(out) as f:
+            urls = {v[0] for v in json.load(f)["refs"].values() if isinstance(v, list)}
+        check("http: references carry the http URLs", urls == set(http), str(sorted(urls)))
+
+        # HTTP through the fault-injecting proxy: every 3rd request fails in a new way (small
+        # reads so that there are many requests to break).
+        (proxy,) = servers.python("fault_proxy.py", [
+            "--upstream", f"http://127.0.0.1:{port}", "--fault-every", "3",
+            "--faults", "500,429,reset,truncate,503", "--retry-after", "0"])
+        faulty = [f"http://127.0.0.1:{proxy}/{BUCKET}/{PREFIX}/{n}" for n in names]
+        compare("faults", vzgen, faulty, base_env, work, expected_scan, expected_build,
+                ["--first-read", "16384", "--block-size", "4096"])
+        stats = json.loads(subprocess.run(
+            ["curl", "-s", f"http://127.0.0.1:{proxy}/__stats"], capture_output=True,
+            text=True).stdout or "{}")
+        injected = stats.get("faults", {})
+        check("faults: every kind of fault was injected",
+              all(injected.get(k, 0) > 0 for k in ("500", "429", "reset", "truncate")),
+              json.dumps(stats))
+
+        # A proxy that always fails: a clear error naming the URL, after bounded retries.
+        (broken,) = servers.python("fault_proxy.py", [
+            "--upstream", f"http://127.0.0.1:{port}", "--fault-every", "1", "--faults", "503",
+            "--retry-after", "0"])
+        url = f"http://127.0.0.1:{broken}/{BUCKET}/{PREFIX}/{names[0]}"
+        rc, err = run(vzgen, ["scan", url, "-o", os.path.join(work, "broken.json")], base_env)
+        check("faults: persistent 503 is a clear error", rc == 1 and "503" in err and url in err,
+              f"rc={rc} {err}")
+
+        # S3 with temporary credentials (session token), signatures checked by the server.
+        s3env = dict(base_env, AWS_ACCESS_KEY_ID="ASIATESTKEY", AWS_SECRET_ACCESS_KEY="s3cr3t",
+                     AWS_SESSION_TOKEN="session-token-1", AWS_REGION="us-west-2")
+        (s3port,) = servers.python("s3_server.py", [root, "--access-key", "ASIATESTKEY",
+                                                    "--secret", "s3cr3t", "--token",
+                                                    "session-token-1"])
+        s3env["VZ_S3_ENDPOINT"] = f"http://127.0.0.1:{s3port}"
+        s3 = [f"s3://{BUCKET}/{PREFIX}/{n}" for n in names]
+        out = compare("s3", vzgen, s3, s3env, work, expected_scan, expected_build)
+        with open(out) as f:
+            urls = {v[0] for v in json.load(f)["refs"].values() if isinstance(v, list)}
+        check("s3: references carry the s3:// URLs", urls == set(s3), str(sorted(urls)))
+        bad = dict(s3env, AWS_SECRET_ACCESS_KEY="wrong")
+        rc, err = run(vzgen, ["scan", s3[0], "-o", os.path.join(work, "s3bad.json")], bad)
+        check("s3: a wrong secret is a clear 403 error without the secret",
+              rc == 1 and "403" in err and "wrong" not in err, f"rc={rc} {err}")
+
+        # Earthdata: bearer token, and netrc through the EDL redirect flow.
+        data_port, _edl_port, _s3p = servers.python("earthdata_server.py", [
+            root, "--user", "edluser", "--password", "edlpass", "--token", "edl-token"])
+        tea = [f"http://127.0.0.1:{data_port}/{BUCKET}/{PREFIX}/{n}" for n in names]
+        compare("earthdata-token", vzgen, tea, dict(base_env, EARTHDATA_TOKEN="edl-token"), work,
+                expected_scan, expected_build)
+        netrc = os.path.join(work, "netrc")
+        with open(netrc, "w") as f:
+            f.write("machine 127.0.0.2 login edluser password edlpass\n")
+        os.chmod(netrc, 0o600)
+        compare("earthdata-netrc", vzgen, tea, dict(base_env, NETRC=netrc), work, expected_scan,
+                expected_build)
+
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(FAILURES)} failed" if FAILURES else "all transports give the same references")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
