@@ -45,3 +45,8 @@ rm -f "$build/bench-build.txt"
 echo "== combine scale: 10,000 granules x 4 variables x 300 chunks = 12 M references"
 "$build/bench/combine_scale" 10000 4 300 "$build/bench-scale.json"
 rm -f "$build/bench-scale.json"
+
+echo "== remote: vzgen build over loopback HTTP with injected latency (nginx behind a proxy)"
+/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256
+echo "-- the same with a 256 KiB first read (metadata no longer fits in one read)"
+/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256 --first-read 262144

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "vz/app/atomic_file.h"
+#include "vz/app/sources.h"
 #include "vz/io/byte_source.h"
 #include "vz/refs/store.h"
 #include "vz/refs/translate.h"
@@ -110,7 +111,8 @@ class GranuleScanner {
         load[i] = "is in --loadable-vars";
       }
     }
-    VZ_TRY(refs::MaterializeInline(ds, counted, options_.scan.kerchunk, load));
+    io::UncachedView data(*file.cache);
+    VZ_TRY(refs::MaterializeInline(ds, data, options_.scan.kerchunk, load));
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
     out.warnings = std::move(ds.warnings);
@@ -300,7 +302,8 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
   unsigned jobs = options.jobs;
   if (jobs == 0) {
     const bool remote = std::any_of(inputs.begin(), inputs.end(), IsRemote);
-    jobs = remote ? 32 : std::max(1u, std::thread::hardware_concurrency());
+    jobs = remote ? static_cast<unsigned>(RemoteConcurrency())
+                  : std::max(1u, std::thread::hardware_concurrency());
   }
   VZ_TRY(ScanAll(scanner, inputs, begin, jobs, [&](std::size_t i, Result<Scanned> r) {
     return accept(inputs[i], std::move(r));

@@ -63,8 +63,10 @@ Status Scan(const std::string& url, const std::string& output, const ScanOptions
   auto parsed = OpenAndParse(url, options, file);
   if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
   model::VirtualDataset& dataset = *parsed;
-  // Chunk data (inline reads) bypasses the metadata cache: it is read once.
-  VZ_TRY(refs::MaterializeInline(dataset, *file.source, options.kerchunk).Annotate("in " + url));
+  // Chunk data is read once: served from the metadata blocks when already there (the first
+  // read often holds the whole of a small granule), otherwise read without caching.
+  io::UncachedView data(*file.cache);
+  VZ_TRY(refs::MaterializeInline(dataset, data, options.kerchunk).Annotate("in " + url));
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -21,6 +23,8 @@ std::string Env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
+std::atomic<long> g_concurrency{64};
+
 // One transport per netrc file for the whole process (connections and cookies are shared).
 Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
   static std::mutex mu;
@@ -29,6 +33,8 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
   auto& t = transports[netrc];
   if (!t) {
     io::HttpTransportOptions o;
+    o.max_in_flight = g_concurrency.load();
+    o.max_per_host = g_concurrency.load();
     if (!netrc.empty()) {
       // Refuse an unsafe file before curl reads it.
       VZ_TRY(auth::LoadNetrc(netrc));
@@ -40,6 +46,9 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
 }
 
 }  // namespace
+
+void SetRemoteConcurrency(long requests) { g_concurrency = std::max(1L, requests); }
+long RemoteConcurrency() { return g_concurrency.load(); }
 
 RemoteOptions RemoteOptionsFromEnvironment() {
   RemoteOptions o;

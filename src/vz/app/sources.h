@@ -17,6 +17,11 @@ struct RemoteOptions {
   std::uint64_t open_read = 4ull << 20;
 };
 
+// HTTP requests in flight for the whole process (all hosts together, and to one host). Takes
+// effect for transports created afterwards: call it before the first remote open.
+void SetRemoteConcurrency(long requests);
+long RemoteConcurrency();
+
 // RemoteOptions with the environment applied.
 RemoteOptions RemoteOptionsFromEnvironment();
 

@@ -9,6 +9,7 @@
 
 #include "vz/app/build.h"
 #include "vz/app/scan.h"
+#include "vz/app/sources.h"
 
 namespace {
 
@@ -74,6 +75,7 @@ int Run(int argc, char** argv) {
   add_read_options(inspect);
 
   vz::app::BuildOptions build_options;
+  long concurrency = 64;
   std::vector<std::string> inputs;
   std::string loadable;
   std::string identical;
@@ -100,8 +102,12 @@ int Run(int argc, char** argv) {
     cmd->add_option("--report", build_options.report,
                     "run report path (default: <store>.report.json)");
     cmd->add_option("-j,--jobs", build_options.jobs,
-                    "granules scanned at once (default: cores for local files, 32 for remote)")
+                    "granules scanned at once (default: cores for local files, --concurrency "
+                    "for remote ones)")
         ->check(CLI::Range(1u, 1024u));
+    cmd->add_option("--concurrency", concurrency,
+                    "HTTP/S3 requests in flight at once, to all hosts and to one host (default 64)")
+        ->check(CLI::Range(1L, 1024L));
     cmd->add_option("--inline-threshold", build_options.scan.kerchunk.inline_threshold,
                     "embed chunks smaller than this many bytes (default 500; 0 disables)");
     cmd->add_option("--max-decoded-inline", build_options.scan.kerchunk.max_decoded_inline,
@@ -174,6 +180,7 @@ int Run(int argc, char** argv) {
     for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
     build_options.skip_bad = on_error == "skip";
     build_options.progress = !quiet;
+    vz::app::SetRemoteConcurrency(concurrency);
     if (!build_options.combine.new_dim.empty() && !build_options.combine.concat_dim.empty()) {
       std::cerr << "vzgen: error: give --concat-dim or --new-dim, not both (see vzgen --help)\n";
       return kExitUsage;

@@ -109,6 +109,66 @@ Result<Bytes> BlockCache::Copy(std::uint64_t offset, std::uint64_t length) {
   return out;
 }
 
+Result<std::vector<Bytes>> BlockCache::ReadUncached(std::span<const ByteRange> ranges,
+                                                    std::uint64_t coalesce_gap) {
+  std::vector<Bytes> out(ranges.size());
+  std::vector<std::size_t> missing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    VZ_TRY(EnsureStat());
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      const auto& r = ranges[i];
+      VZ_TRY(ValidateReadRange(inner_.url(), r.offset, r.length, info_.size));
+      auto it = blocks_.upper_bound(r.offset);
+      bool cached = r.length == 0;
+      if (!cached && it != blocks_.begin()) {
+        --it;
+        cached = it->first + it->second.data.size() >= r.end();
+      }
+      if (cached) {
+        VZ_ASSIGN_OR_RETURN(out[i], Copy(r.offset, r.length));
+      } else {
+        missing.push_back(i);
+      }
+    }
+  }
+  if (missing.empty()) return out;
+  // Nearby ranges become one request; each range is then cut out of its request's bytes.
+  std::sort(missing.begin(), missing.end(),
+            [&](std::size_t a, std::size_t b) { return ranges[a].offset < ranges[b].offset; });
+  constexpr std::uint64_t kMaxMerged = 16ull << 20;
+  std::vector<ByteRange> merged;
+  std::vector<std::size_t> merged_of(ranges.size());
+  for (std::size_t i : missing) {
+    const auto& r = ranges[i];
+    if (!merged.empty() && r.offset <= merged.back().end() + coalesce_gap &&
+        std::max(merged.back().end(), r.end()) - merged.back().offset <= kMaxMerged) {
+      auto& m = merged.back();
+      m.length = std::max(m.end(), r.end()) - m.offset;
+    } else {
+      merged.push_back(r);
+    }
+    merged_of[i] = merged.size() - 1;
+  }
+  VZ_ASSIGN_OR_RETURN(auto got, inner_.ReadMany(merged));
+  if (got.size() != merged.size()) return Internal("ReadMany returned too few ranges");
+  for (std::size_t i : missing) {
+    const auto& m = merged[merged_of[i]];
+    const auto& bytes = got[merged_of[i]];
+    const std::uint64_t skip = ranges[i].offset - m.offset;
+    if (bytes.size() < skip + ranges[i].length) return Internal("short coalesced read");
+    out[i].assign(bytes.begin() + static_cast<std::ptrdiff_t>(skip),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(skip + ranges[i].length));
+  }
+  return out;
+}
+
+Result<Bytes> UncachedView::ReadAt(std::uint64_t offset, std::uint64_t length) {
+  const ByteRange r{offset, length};
+  VZ_ASSIGN_OR_RETURN(auto v, cache_.ReadUncached(std::span<const ByteRange>(&r, 1)));
+  return std::move(v[0]);
+}
+
 void BlockCache::Evict() {
   while (cached_bytes_ > options_.capacity && blocks_.size() > 1) {
     auto victim = std::min_element(

@@ -29,6 +29,11 @@ class BlockCache final : public ByteSource {
   Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override;
   // Makes sure the ranges are cached (one inner ReadMany for all that is missing).
   Status Prefetch(std::span<const ByteRange> ranges);
+  // For chunk data, which is read once: ranges inside cached blocks are served from memory,
+  // the others are read from the inner source in one ReadMany (ranges less than
+  // `coalesce_gap` apart merged into one request) and not cached.
+  Result<std::vector<Bytes>> ReadUncached(std::span<const ByteRange> ranges,
+                                          std::uint64_t coalesce_gap = 64 << 10);
 
  private:
   struct Block {
@@ -50,6 +55,21 @@ class BlockCache final : public ByteSource {
   std::map<std::uint64_t, Block> blocks_;
   std::uint64_t cached_bytes_ = 0;
   std::uint64_t clock_ = 0;
+};
+
+// A ByteSource view of BlockCache::ReadUncached: what chunk readers (MaterializeInline) use.
+class UncachedView final : public ByteSource {
+ public:
+  explicit UncachedView(BlockCache& cache) : cache_(cache) {}
+  const std::string& url() const override { return cache_.url(); }
+  Result<SourceInfo> Stat() override { return cache_.Stat(); }
+  Result<Bytes> ReadAt(std::uint64_t offset, std::uint64_t length) override;
+  Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override {
+    return cache_.ReadUncached(ranges);
+  }
+
+ private:
+  BlockCache& cache_;
 };
 
 }  // namespace vz::io
