@@ -1,0 +1,30 @@
+// Where the collection job's stores go and what they are called (the seed pipeline's contract):
+// an s3:// store for in-region readers and an https:// twin for everyone else, made from the
+// same references by mapping the URL table (never by rewriting text).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "vz/base/error.h"
+#include "vz/refs/store.h"
+
+namespace vz::app {
+
+// s3://<bucket>/<key> -> https://<host>/<bucket>/<key>; SWOT buckets are served by
+// archive.swot.podaac.earthdata.nasa.gov, every other bucket by archive.podaac.earthdata.nasa.gov.
+Result<std::string> HttpsTwinUrl(const std::string& s3_url);
+
+// https://<host>/<bucket>/<key> -> s3://<bucket>/<key>.
+Result<std::string> S3TwinUrl(const std::string& https_url);
+
+// The store with every URL mapped to its s3:// or https:// twin ("s3" or "https"); URLs that
+// already have the wanted scheme are kept. Fails naming a URL that has no twin.
+Result<refs::RefStore> WithTwinUrls(const refs::RefStore& store, const std::string& kind);
+
+// "<COLLECTION>_[<start>_to_<end>_]virtual_<kind>.json", with "beginning" / "present" for a
+// missing start / end when the other is given, and no date part when neither is.
+std::string StoreFileName(const std::string& collection, const std::string& start,
+                          const std::string& end, const std::string& kind);
+
+}  // namespace vz::app
