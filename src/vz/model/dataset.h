@@ -119,6 +119,8 @@ struct Array {
   std::vector<std::uint8_t> compact_data;
   // Variable-length strings: every element decoded (row-major), nullopt for a null pointer.
   std::optional<std::vector<std::optional<std::string>>> vlen_values;
+  // A variable of a netCDF-4 file: netCDF's fill rules apply even without _Netcdf4 attributes.
+  bool netcdf_variable = false;
   // netCDF-3 record variables: byte stride between records (0 otherwise).
   std::uint64_t record_stride = 0;
   // Non-empty when the array cannot be referenced (external raw storage, virtual layout, ...):

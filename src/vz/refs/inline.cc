@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "vz/base/checked.h"
 #include "vz/codecs/assemble.h"
@@ -141,6 +143,89 @@ Status LoadFromBytes(model::Array& array, std::span<io::Bytes> stored) {
   return Ok();
 }
 
+// netCDF-4: a variable along an unlimited dimension may hold fewer records than the dimension;
+// readers see the dimension's length, the rest as fill (chunks never written).
+void ExtendNetcdfRecords(model::VirtualDataset& dataset) {
+  if (dataset.format != "netcdf4") return;
+  for (auto& a : dataset.arrays) a.netcdf_variable = true;
+  std::map<std::string, std::uint64_t> unlimited;
+  for (const auto& a : dataset.arrays) {
+    if (a.is_dimension_scale && a.shape.size() == 1 && a.max_shape.size() == 1 &&
+        a.max_shape[0] == model::Array::kUnlimited) {
+      unlimited[a.path.empty() || a.path[0] != '/' ? a.path : a.path.substr(1)] = a.shape[0];
+    }
+  }
+  if (unlimited.empty()) return;
+  for (auto& a : dataset.arrays) {
+    if (a.is_dimension_only || a.layout != model::Layout::kChunked) continue;
+    for (std::size_t d = 0; d < a.shape.size() && d < a.dims.size() && d < a.max_shape.size();
+         ++d) {
+      auto it = unlimited.find(a.dims[d]);
+      if (it != unlimited.end() && a.max_shape[d] == model::Array::kUnlimited &&
+          a.shape[d] < it->second) {
+        a.shape[d] = it->second;
+      }
+    }
+  }
+}
+
+// netCDF variables without _FillValue read the HDF5 fill value where chunks were never written,
+// but a zarr fill_value would make xarray mask those values as missing, which netCDF readers do
+// not. So when such an array has no codecs and the missing chunks are small, they are embedded
+// holding the fill value, and the zarr fill_value stays null.
+Status EmbedUnwrittenChunks(model::Array& a, const CodecPlan& plan) {
+  constexpr std::uint64_t kMaxEmbedded = 1u << 20;
+  if (!UsesNetcdfFillRule(a) || !a.dtype.IsNumeric() || !plan.filters.is_null() || plan.trim != 0 ||
+      (a.layout != model::Layout::kChunked && a.layout != model::Layout::kContiguous) ||
+      a.chunk_shape.size() != a.shape.size()) {
+    return Ok();
+  }
+  for (const auto& attr : a.attributes) {
+    if (attr.name == "_FillValue") return Ok();
+  }
+  const std::size_t rank = a.shape.size();
+  std::vector<std::uint64_t> grid(rank);
+  std::uint64_t cells = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (a.chunk_shape[d] == 0) return Ok();
+    grid[d] = a.shape[d] / a.chunk_shape[d] + (a.shape[d] % a.chunk_shape[d] != 0);
+    VZ_ASSIGN_OR_RETURN(cells, CheckedMul(cells, grid[d], "chunk grid"));
+  }
+  auto& m = a.manifest;
+  if (m.size() >= cells) return Ok();
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t chunk_elems, CheckedProduct(a.chunk_shape, "chunk"));
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t chunk_bytes,
+                      CheckedMul(chunk_elems, a.dtype.size, "chunk size"));
+  const std::uint64_t missing = cells - m.size();
+  if (chunk_bytes == 0 || missing > kMaxEmbedded / chunk_bytes) return Ok();
+  std::vector<std::uint8_t> fill(static_cast<std::size_t>(chunk_bytes), 0);
+  if (a.fill_value && a.fill_value->size() == a.dtype.size) {
+    for (std::size_t i = 0; i < fill.size(); i += a.dtype.size) {
+      std::copy(a.fill_value->begin(), a.fill_value->end(),
+                fill.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  std::set<std::vector<std::uint64_t>> present;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    present.emplace(m.coords.begin() + static_cast<std::ptrdiff_t>(i * rank),
+                    m.coords.begin() + static_cast<std::ptrdiff_t>((i + 1) * rank));
+  }
+  m.rank = rank;
+  std::vector<std::uint64_t> pos(rank, 0);
+  for (std::uint64_t c = 0; c < cells; ++c) {
+    if (present.count(pos) == 0) {
+      m.Add(pos, 0, 0);
+      m.inline_data[m.size() - 1] = fill;
+    }
+    for (std::size_t d = rank; d-- > 0;) {
+      if (++pos[d] < grid[d]) break;
+      pos[d] = 0;
+    }
+  }
+  if (a.layout == model::Layout::kContiguous) a.layout = model::Layout::kChunked;
+  return Ok();
+}
+
 }  // namespace
 
 Status LoadArray(model::Array& array, io::ByteSource& source, const KerchunkOptions& options,
@@ -169,6 +254,7 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
   };
   std::vector<Pending> pending;
   std::vector<io::ByteRange> ranges;
+  ExtendNetcdfRecords(dataset);
   for (std::size_t a = 0; a < dataset.arrays.size(); ++a) {
     auto& array = dataset.arrays[a];
     if (array.is_dimension_only) continue;
@@ -190,6 +276,7 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
       ranges.insert(ranges.end(), r.begin(), r.end());
       continue;
     }
+    if (dataset.format == "netcdf4") VZ_TRY(EmbedUnwrittenChunks(array, plan));
     const auto& m = array.manifest;
     for (std::size_t i = 0; i < m.size(); ++i) {
       if (m.inline_data.count(i) != 0) continue;

@@ -161,8 +161,9 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
   }
   const auto dims = ResolveDimensions(dataset);
   for (std::size_t i = 0; i < dataset.arrays.size(); ++i) {
-    const auto& a = dataset.arrays[i];
-    if (a.is_dimension_only || !SkipReason(a).empty()) continue;
+    const model::Array* ap = &dataset.arrays[i];
+    if (ap->is_dimension_only || !SkipReason(*ap).empty()) continue;
+    const auto& a = *ap;
     const bool whole =
         a.layout == model::Layout::kCompact || a.dtype.kind == model::DType::Kind::kVlenString;
     const CodecPlan plan = PlanCodecs(a);

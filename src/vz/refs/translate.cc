@@ -174,6 +174,16 @@ bool IsNetcdfVariable(const model::Array& array) {
       [](const model::Attribute& a) { return a.name.find("_Netcdf4") != std::string::npos; });
 }
 
+bool IsNetcdfDatetime(const model::Array& array);
+
+}  // namespace
+
+bool UsesNetcdfFillRule(const model::Array& array) {
+  return array.netcdf_variable || IsNetcdfDatetime(array) || IsNetcdfVariable(array);
+}
+
+namespace {
+
 bool IsNetcdfDatetime(const model::Array& array) {
   const auto* units = FindAttribute(array, "units");
   if (units == nullptr) return false;
@@ -436,8 +446,7 @@ bool HasUnwrittenChunks(const model::Array& array) {
     if (c == 0) return false;
     grid *= array.shape[i] / c + (array.shape[i] % c != 0);
   }
-  return array.manifest.size() + array.manifest.inline_data.size() < grid &&
-         array.manifest.size() < grid;
+  return array.manifest.size() < grid;
 }
 }  // namespace
 
@@ -456,7 +465,7 @@ ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::s
     fill = nullptr;
   } else if (kind == Kind::kFixedString) {
     fill = DecodeFillValue(array.dtype, array.fill_value);
-  } else if (IsNetcdfDatetime(array) || IsNetcdfVariable(array)) {
+  } else if (UsesNetcdfFillRule(array)) {
     // kerchunk's rule is null here; but with null, zarr returns uninitialised memory for
     // chunks the file never wrote. When some are missing, the HDF5 fill value (what netCDF
     // and h5py return for them) is the only right answer.

@@ -45,6 +45,10 @@ CodecPlan PlanCodecs(const model::Array& array);
 // and silently; everything with a reason here is reported as a warning.
 std::string SkipReason(const model::Array& array);
 
+// netCDF variables (and netCDF datetimes) get kerchunk's null fill value unless chunks are
+// missing (docs/output.md).
+bool UsesNetcdfFillRule(const model::Array& array);
+
 // kerchunk/h5netcdf hidden attributes, and any attribute whose value is "DIMENSION_SCALE".
 bool IsHiddenAttribute(const model::Attribute& attribute);
 
