@@ -152,8 +152,10 @@ SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim) {
   return meta;
 }
 
-Status WriteReport(const std::string& path, const std::string& command, const std::string& output,
-                   std::size_t inputs, const BuildReport& report, const refs::RefStore* store) {
+}  // namespace
+
+SortedJson ReportJson(const std::string& command, const std::string& output, std::size_t inputs,
+                      const BuildReport& report, const refs::RefStore* store) {
   SortedJson j;
   j["command"] = command;
   j["output"] = output;
@@ -181,11 +183,10 @@ Status WriteReport(const std::string& path, const std::string& command, const st
     }
     j["variables"] = vars;
   }
-  return WriteFileAtomically(path, [&](std::ostream& out) {
-    out << j.dump(2) << "\n";
-    return out ? Status(Ok()) : Status(IoError("cannot write the report"));
-  });
+  return j;
 }
+
+namespace {
 
 // Scans inputs[begin..] in parallel and hands each result, in input order, to `consume`.
 // At most a window of finished results waits in memory.
@@ -243,9 +244,12 @@ Status ScanAll(GranuleScanner& scanner, const std::vector<std::string>& inputs, 
 }
 
 // The shared part of build and append: `first` (the existing store, or nullopt) then inputs.
-Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::string& label,
-                            const std::vector<std::string>& inputs, const std::string& output,
-                            const BuildOptions& options, const std::string& command) {
+}  // namespace
+
+Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
+                                    const std::string& label,
+                                    const std::vector<std::string>& inputs,
+                                    const BuildOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   BuildReport report;
   GranuleScanner scanner(options);
@@ -312,16 +316,30 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
   VZ_ASSIGN_OR_RETURN(auto store, combiner->Finish());
   store.meta = MetaOf(options, scanner.concat_dim());
   for (const auto& a : store.arrays) report.references += a.entries.size();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return CombinedStore{std::move(store), std::move(report)};
+}
+
+namespace {
+
+// Combines, then writes the store atomically and its report beside it.
+Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::string& label,
+                            const std::vector<std::string>& inputs, const std::string& output,
+                            const BuildOptions& options, const std::string& command) {
+  VZ_ASSIGN_OR_RETURN(auto combined, CombineInputs(std::move(existing), label, inputs, options));
   VZ_TRY(WriteFileAtomically(output, [&](std::ostream& out) {
     refs::WriteOptions w;
     w.consolidated = options.consolidated;
-    return refs::WriteRefStore(store, out, w);
+    return refs::WriteRefStore(combined.store, out, w);
   }));
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string report_path = options.report.empty() ? output + ".report.json" : options.report;
-  Status st = WriteReport(report_path, command, output, inputs.size(), report, &store);
-  if (!st.ok()) report.warnings.push_back("report not written: " + st.error().ToString());
-  return report;
+  const SortedJson j = ReportJson(command, output, inputs.size(), combined.report, &combined.store);
+  Status st = WriteFileAtomically(report_path, [&](std::ostream& out) {
+    out << j.dump(2) << "\n";
+    return out ? Status(Ok()) : Status(IoError("cannot write the report"));
+  });
+  if (!st.ok()) combined.report.warnings.push_back("report not written: " + st.error().ToString());
+  return std::move(combined.report);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "vz/app/scan.h"
 #include "vz/base/error.h"
 #include "vz/combine/combine.h"
+#include "vz/refs/store.h"
 
 namespace vz::app {
 
@@ -38,6 +40,23 @@ struct BuildReport {
   std::uint64_t rounds = 0;    // dependent read calls (each ReadAt / ReadMany is one)
   double seconds = 0;
 };
+
+struct CombinedStore {
+  refs::RefStore store;
+  BuildReport report;
+};
+
+// Scans and combines `inputs` (after `existing`, a store being appended to, when given) in
+// memory; writes nothing.
+Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
+                                    const std::string& label,
+                                    const std::vector<std::string>& inputs,
+                                    const BuildOptions& options);
+
+// The run report (docs/build.md) as JSON.
+refs::SortedJson ReportJson(const std::string& command, const std::string& output,
+                            std::size_t inputs, const BuildReport& report,
+                            const refs::RefStore* store);
 
 // Combines `inputs` into the store at `output`.
 Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::string& output,
