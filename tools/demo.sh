@@ -48,6 +48,7 @@ import sys, xarray as xr
 ds = xr.open_dataset("reference://", engine="zarr",
                      backend_kwargs={"consolidated": False, "storage_options": {"fo": sys.argv[1]}})
 print(ds)
-print("analysed_sst mean per day:", [round(float(v), 3) for v in ds["analysed_sst"].mean(("lat", "lon"))])
+point = ds["analysed_sst"].sel(lat=30.0, lon=-40.0, method="nearest")
+print("analysed_sst at 30N 40W per day (K):", [round(float(v), 3) for v in point])
 PY
 fi
