@@ -138,8 +138,10 @@ void PrintProgress(std::size_t done, std::size_t total,
             << std::flush;
 }
 
-SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim) {
+SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim,
+                  const std::vector<std::string>& granules) {
   SortedJson meta = SortedJson::object();
+  meta["granules"] = granules;
   meta["concat_dim"] = options.combine.new_dim.empty() ? concat_dim : options.combine.new_dim;
   if (!options.combine.new_dim.empty()) {
     meta["new_dim"] = options.combine.new_dim;
@@ -252,6 +254,12 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
                                     const BuildOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   BuildReport report;
+  std::vector<std::string> existing_granules;
+  if (existing && existing->meta.is_object() && existing->meta.contains("granules")) {
+    for (const auto& g : existing->meta["granules"]) {
+      if (g.is_string()) existing_granules.push_back(g.get<std::string>());
+    }
+  }
   GranuleScanner scanner(options);
   std::size_t begin = 0;
   std::optional<combine::Combiner> combiner;
@@ -314,7 +322,16 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
   }));
   if (tty) std::cerr << "\n";
   VZ_ASSIGN_OR_RETURN(auto store, combiner->Finish());
-  store.meta = MetaOf(options, scanner.concat_dim());
+  // Every granule in the store, so that append knows what is there and can rebuild in order.
+  std::vector<std::string> granules;
+  for (const auto& l : combiner->ordered_labels()) {
+    if (existing && l == label) {
+      granules.insert(granules.end(), existing_granules.begin(), existing_granules.end());
+    } else {
+      granules.push_back(CanonicalUrl(l));
+    }
+  }
+  store.meta = MetaOf(options, scanner.concat_dim(), granules);
   for (const auto& a : store.arrays) report.references += a.entries.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return CombinedStore{std::move(store), std::move(report)};
@@ -417,7 +434,15 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
         store_path));
   }
   VZ_TRY(combine::ValidateGranuleCoord(options.combine.granule_coord));
-  std::set<std::string> present(store.urls.begin(), store.urls.end());
+  // The granules of the store: as recorded by vzgen, else the URLs its references point at.
+  std::vector<std::string> granules;
+  if (meta.is_object() && meta.contains("granules")) {
+    for (const auto& g : meta["granules"]) {
+      if (g.is_string()) granules.push_back(g.get<std::string>());
+    }
+  }
+  std::set<std::string> present(granules.begin(), granules.end());
+  if (granules.empty()) present.insert(store.urls.begin(), store.urls.end());
   std::vector<std::string> fresh;
   BuildReport skipped_report;
   for (const auto& in : inputs) {
@@ -431,10 +456,22 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
     // Nothing new: the store stays exactly as it is.
     return skipped_report;
   }
-  VZ_ASSIGN_OR_RETURN(auto report,
-                      Combine(std::move(store), store_path, fresh, store_path, options, "append"));
-  report.already_present = std::move(skipped_report.already_present);
-  return report;
+  auto appended = Combine(std::move(store), store_path, fresh, store_path, options, "append");
+  if (!appended.ok()) {
+    // New granules that belong among the store's: rebuild it in order from all its granules
+    // (possible when vzgen recorded them). A true duplicate fails again, naming both granules.
+    const std::string& message = appended.error().message();
+    const bool among = message.find(store_path) != std::string::npos &&
+                       (message.find(" overlap ") != std::string::npos ||
+                        message.find(" repeat ") != std::string::npos);
+    if (!among || granules.empty()) return std::move(appended).error();
+    std::vector<std::string> all = granules;
+    all.insert(all.end(), fresh.begin(), fresh.end());
+    appended = Combine(std::nullopt, "", all, store_path, options, "append (rebuilt in order)");
+    if (!appended.ok()) return std::move(appended).error();
+  }
+  appended->already_present = std::move(skipped_report.already_present);
+  return appended;
 }
 
 }  // namespace vz::app

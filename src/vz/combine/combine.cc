@@ -659,6 +659,7 @@ Result<RefStore> Combiner::Finish() {
                                          prev.label, range(prev.key)));
     }
   }
+  for (std::size_t p : order) ordered_labels_.push_back(parts_[p].label);
   std::vector<std::uint64_t> start(parts_.size(), 0);
   std::uint64_t total = 0;
   for (std::size_t p : order) {

@@ -52,6 +52,9 @@ class Combiner {
   // combined store. The Combiner is spent afterwards.
   Result<refs::RefStore> Finish();
 
+  // After Finish: the parts' labels in the order they were concatenated.
+  const std::vector<std::string>& ordered_labels() const { return ordered_labels_; }
+
  private:
   struct SortKey {
     bool has_value = false;
@@ -85,7 +88,8 @@ class Combiner {
   std::vector<ArrayState> state_;
   std::vector<Part> parts_;
   std::uint64_t granules_ = 0;
-  std::size_t first_global_attributes_ = 0;  // along dim_, for index coordinates
+  std::size_t first_global_attributes_ = 0;
+  std::vector<std::string> ordered_labels_;  // along dim_, for index coordinates
 };
 
 }  // namespace vz::combine
