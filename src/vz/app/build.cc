@@ -98,6 +98,17 @@ class GranuleScanner {
     }
     io::CountingSource& counted = *file.source;
     std::map<std::size_t, std::string> load;
+    // The concat coordinate's CF bounds variable (time_bnds) is loaded with it: its values must
+    // be re-encoded with the coordinate's when granules use different units.
+    std::string bounds;
+    for (const auto& a : ds.arrays) {
+      if (concat_dim_.empty() || a.Name() != concat_dim_ || a.shape.size() != 1) continue;
+      for (const auto& attr : a.attributes) {
+        const model::Json* v = &attr.value;
+        if (v->is_array() && v->size() == 1) v = &(*v)[0];
+        if (attr.name == "bounds" && v->is_string()) bounds = v->get<std::string>();
+      }
+    }
     for (std::size_t i = 0; i < ds.arrays.size(); ++i) {
       const auto& a = ds.arrays[i];
       if (a.is_dimension_only || !refs::SkipReason(a).empty()) continue;
@@ -106,6 +117,8 @@ class GranuleScanner {
           !concat_dim_.empty() && a.Name() == concat_dim_ && a.shape.size() == 1;
       if (coordinate) {
         load[i] = fmt::format("is the {} coordinate", concat_dim_);
+      } else if (!bounds.empty() && (a.Name() == bounds || path == bounds)) {
+        load[i] = fmt::format("holds the bounds of the {} coordinate", concat_dim_);
       } else if (loadable_.count(a.Name()) != 0 || loadable_.count(path) != 0 ||
                  loadable_.count(a.path) != 0) {
         load[i] = "is in --loadable-vars";

@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "limit exceeded";
     case ErrorCode::kPermission:
       return "permission denied";
+    case ErrorCode::kIncompatible:
+      return "incompatible inputs";
     case ErrorCode::kInternal:
       return "internal error";
   }
@@ -42,6 +44,7 @@ Error Corrupt(std::string message) { return {ErrorCode::kCorrupt, std::move(mess
 Error Unsupported(std::string message) { return {ErrorCode::kUnsupported, std::move(message)}; }
 Error LimitExceeded(std::string message) { return {ErrorCode::kLimit, std::move(message)}; }
 Error PermissionDenied(std::string message) { return {ErrorCode::kPermission, std::move(message)}; }
+Error Incompatible(std::string message) { return {ErrorCode::kIncompatible, std::move(message)}; }
 Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message)}; }
 
 }  // namespace vz

@@ -20,6 +20,7 @@ enum class ErrorCode : std::uint8_t {
   kUnsupported,      // valid input using a feature we do not handle
   kLimit,            // the input asks for more than Limits allows
   kPermission,       // access denied
+  kIncompatible,     // inputs that cannot be combined (dtype, shape, codecs, packing, ...)
   kInternal,         // a bug in vzgen
 };
 
@@ -60,6 +61,7 @@ Error Corrupt(std::string message);
 Error Unsupported(std::string message);
 Error LimitExceeded(std::string message);
 Error PermissionDenied(std::string message);
+Error Incompatible(std::string message);
 Error Internal(std::string message);
 
 template <typename T>

@@ -265,6 +265,77 @@ std::vector<T> ConcatPieces(const std::vector<std::vector<T>>& pieces,
 
 }  // namespace
 
+namespace {
+
+// Splits every chunk of an uncompressed array along axis 0 into sub-chunks of `rows` rows
+// (byte ranges of the chunk), keeping only rows inside each part (`part_length`). False when the
+// array has codecs or chunks whose stored size is not their raw size (nothing is changed then).
+Result<bool> SplitLeadingAxis(RefArray& a, std::vector<std::uint32_t>& entry_part,
+                              const std::vector<std::uint64_t>& part_length, std::uint64_t rows) {
+  if (!a.zarray.value("compressor", SortedJson()).is_null() ||
+      !a.zarray.value("filters", SortedJson()).is_null()) {
+    return false;
+  }
+  const SortedJson& dtype = a.zarray.value("dtype", SortedJson());
+  if (!dtype.is_string()) return false;
+  const std::string& d = dtype.get_ref<const std::string&>();
+  std::uint64_t item = 0;
+  for (std::size_t i = 2; i < d.size(); ++i) {
+    if (d[i] < '0' || d[i] > '9' || item > (1u << 20)) return false;
+    item = item * 10 + static_cast<std::uint64_t>(d[i] - '0');
+  }
+  const auto chunks = a.Chunks();
+  if (chunks.empty() || item == 0) return false;
+  std::uint64_t row_bytes = item;
+  for (std::size_t k = 1; k < chunks.size(); ++k) {
+    VZ_ASSIGN_OR_RETURN(row_bytes, CheckedMul(row_bytes, chunks[k], "chunk row size"));
+  }
+  const std::uint64_t c = chunks[0];
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t chunk_bytes, CheckedMul(row_bytes, c, "chunk size"));
+  auto& e = a.entries;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    auto inl = e.inline_data.find(i);
+    const std::uint64_t len = inl != e.inline_data.end() ? inl->second.size() : e.lengths[i];
+    if (len != chunk_bytes) return false;
+  }
+  refs::RefEntries out;
+  out.rank = e.rank;
+  std::vector<std::uint32_t> out_part;
+  const std::uint64_t per_chunk = c / rows;
+  std::vector<std::uint32_t> coords(e.rank);
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    auto src = e.Coords(i);
+    std::copy(src.begin(), src.end(), coords.begin());
+    const std::uint64_t first_row = std::uint64_t{src[0]} * c;
+    const std::uint64_t length = part_length[entry_part[i]];
+    auto inl = e.inline_data.find(i);
+    for (std::uint64_t j = 0; j < per_chunk; ++j) {
+      if (first_row + j * rows >= length) break;  // rows past the granule's end
+      const std::uint64_t v = std::uint64_t{src[0]} * per_chunk + j;
+      if (v > std::numeric_limits<std::uint32_t>::max()) {
+        return LimitExceeded(fmt::format("{}: chunk index {} too large", a.name, v));
+      }
+      coords[0] = static_cast<std::uint32_t>(v);
+      const std::uint64_t skip = j * rows * row_bytes;
+      const std::uint64_t take = rows * row_bytes;
+      if (inl != e.inline_data.end()) {
+        out.AddInline(coords, std::vector<std::uint8_t>(
+                                  inl->second.begin() + static_cast<std::ptrdiff_t>(skip),
+                                  inl->second.begin() + static_cast<std::ptrdiff_t>(skip + take)));
+      } else {
+        out.Add(coords, e.path_ids[i], e.offsets[i] + skip, take);
+      }
+      out_part.push_back(entry_part[i]);
+    }
+  }
+  e = std::move(out);
+  entry_part = std::move(out_part);
+  a.zarray["chunks"][0] = rows;
+  return true;
+}
+
+}  // namespace
+
 Status ValidateGranuleCoord(const std::string& spec) {
   if (spec == "index") return Ok();
   for (const char* prefix : {"attr:", "var:", "regex:"}) {
@@ -466,7 +537,7 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
   if (part.arrays.size() != result_.arrays.size()) {
     for (const auto& a : part.arrays) {
       if (result_.FindArray(a.name) == nullptr) {
-        return InvalidArgument(
+        return Incompatible(
             fmt::format("{}: variable {} is not in the first granule", label, a.name));
       }
     }
@@ -478,13 +549,13 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
     const ArrayState& s = state_[i];
     RefArray* a = part.FindArray(first.name);
     if (a == nullptr) {
-      return InvalidArgument(
+      return Incompatible(
           fmt::format("{}: variable {} is missing (the first granule has it)", label, first.name));
     }
     matched[i] = a;
     const std::string where = fmt::format("{}: variable {}", label, first.name);
     if (a->Dims() != first.Dims()) {
-      return InvalidArgument(
+      return Incompatible(
           fmt::format("{}: dimensions {} differ from {} in the first granule", where,
                       Short(a->zattrs.value("_ARRAY_DIMENSIONS", SortedJson())),
                       Short(first.zattrs.value("_ARRAY_DIMENSIONS", SortedJson()))));
@@ -504,7 +575,7 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
           for (double& v : values) v = Reencode(v, *from, *to);
           std::vector<std::uint8_t> bytes;
           if (!StoreNumbers(values, *t, bytes)) {
-            return InvalidArgument(fmt::format(
+            return Incompatible(fmt::format(
                 "{}: values in '{}' are not whole numbers of '{}' (the first granule's units), "
                 "which its integer dtype cannot hold",
                 where, *mine, *theirs));
@@ -515,23 +586,23 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
       }
     }
     const std::string diff = ZarrayDifference(first, *a, s.axis);
-    if (!diff.empty()) return InvalidArgument(fmt::format("{}: {}", where, diff));
+    if (!diff.empty()) return Incompatible(fmt::format("{}: {}", where, diff));
     for (auto it = first.zattrs.begin(); it != first.zattrs.end(); ++it) {
       if (!IsCriticalAttribute(it.key())) continue;
       auto other = a->zattrs.find(it.key());
       if (other == a->zattrs.end()) {
-        return InvalidArgument(fmt::format("{}: attribute {} is missing (the first granule has {})",
-                                           where, it.key(), Short(it.value())));
+        return Incompatible(fmt::format("{}: attribute {} is missing (the first granule has {})",
+                                        where, it.key(), Short(it.value())));
       }
       if (!SameJson(it.value(), *other)) {
-        return InvalidArgument(fmt::format("{}: {} {} differs from {} in the first granule", where,
-                                           it.key(), Short(*other), Short(it.value())));
+        return Incompatible(fmt::format("{}: {} {} differs from {} in the first granule", where,
+                                        it.key(), Short(*other), Short(it.value())));
       }
     }
     for (auto it = a->zattrs.begin(); it != a->zattrs.end(); ++it) {
       if (IsCriticalAttribute(it.key()) && !first.zattrs.contains(it.key())) {
-        return InvalidArgument(fmt::format("{}: attribute {} = {} is not in the first granule",
-                                           where, it.key(), Short(it.value())));
+        return Incompatible(fmt::format("{}: attribute {} = {} is not in the first granule", where,
+                                        it.key(), Short(it.value())));
       }
     }
     if (s.axis >= 0) {
@@ -552,7 +623,7 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
     if (first.raw) same = a->raw == first.raw;
     if (first.strings) same = a->strings == first.strings;
     if (!same) {
-      return InvalidArgument(fmt::format(
+      return Incompatible(fmt::format(
           "{}: values differ from the first granule and {} is not a dimension of it (list it "
           "in --identical-vars to take the first granule's values)",
           where, dim_));
@@ -654,9 +725,9 @@ Result<RefStore> Combiner::Finish() {
       };
       const bool duplicate = next.key.is_string ? next.key.first_text == prev.key.last_text
                                                 : next.key.first == prev.key.last;
-      return InvalidArgument(fmt::format("{}: {} values {} {} those of {} ({})", next.label, dim_,
-                                         range(next.key), duplicate ? "repeat" : "overlap",
-                                         prev.label, range(prev.key)));
+      return Incompatible(fmt::format("{}: {} values {} {} those of {} ({})", next.label, dim_,
+                                      range(next.key), duplicate ? "repeat" : "overlap", prev.label,
+                                      range(prev.key)));
     }
   }
   for (std::size_t p : order) ordered_labels_.push_back(parts_[p].label);
@@ -694,12 +765,26 @@ Result<RefStore> Combiner::Finish() {
       s = ArrayState{};
       continue;
     }
-    const auto chunks = a.Chunks();
-    const std::uint64_t c = chunks[ax] == 0 ? 1 : chunks[ax];
+    auto chunks = a.Chunks();
+    std::uint64_t c = chunks[ax] == 0 ? 1 : chunks[ax];
+    // Chunks longer than a granule along the leading axis (netCDF's default 512 or 1024 for
+    // unlimited dimensions) cannot be concatenated as they are; without codecs their rows are
+    // plain bytes, so they are split into sub-chunks of rows that tile every granule.
+    std::uint64_t g = c;
+    for (std::size_t k = 0; k + 1 < order.size(); ++k) g = std::gcd(g, parts_[order[k]].length);
+    if (g != c && g > 0 && ax == 0) {
+      std::vector<std::uint64_t> part_length(parts_.size());
+      for (std::size_t p = 0; p < parts_.size(); ++p) part_length[p] = parts_[p].length;
+      VZ_ASSIGN_OR_RETURN(bool split, SplitLeadingAxis(a, s.entry_part, part_length, g));
+      if (split) {
+        c = g;
+        chunks = a.Chunks();
+      }
+    }
     for (std::size_t k = 0; k + 1 < order.size(); ++k) {
       const Part& p = parts_[order[k]];
       if (p.length % c != 0) {
-        return InvalidArgument(fmt::format(
+        return Incompatible(fmt::format(
             "{}: variable {} has {} values along {} in chunks of {}; its last chunk is partial "
             "and another granule follows, which Zarr v2 cannot express (add {} to "
             "--loadable-vars to embed its values instead)",
@@ -720,7 +805,7 @@ Result<RefStore> Combiner::Finish() {
     return Internal("combined store has no root group");
   }
   if (parts_.size() > 1 && first_global_attributes_ > 0 && result_.groups.front().zattrs.empty()) {
-    return InvalidArgument(fmt::format(
+    return Incompatible(fmt::format(
         "no global attribute has the same value in every granule ({} .. {}); the combined "
         "store would have none",
         parts_.front().label, parts_.back().label));

@@ -192,6 +192,35 @@ TEST(Combiner, PartialChunkFollowedByAnotherGranuleIsAnError) {
   EXPECT_EQ(max_t, 2u);  // chunks 0 (b), 1 and 2 (a)
 }
 
+TEST(Combiner, UncompressedChunksLongerThanAGranuleAreSplitIntoRows) {
+  // netCDF's unlimited-dimension default: chunks of 4 records, granules of 3 and 2 records.
+  auto raw = [](const std::string& url, std::vector<std::int32_t> times) {
+    RefStore s = Granule(url, times, 4);
+    auto& sst = s.arrays[2];
+    sst.zarray["filters"] = nullptr;
+    for (auto& len : sst.entries.lengths) len = 4 * 2 * 2;  // 4 rows x 2 columns x int16
+    return s;
+  };
+  Combiner c(Along("time"));
+  ASSERT_TRUE(c.Add(raw("a.nc", {1, 2, 3}), "a.nc").ok());
+  ASSERT_TRUE(c.Add(raw("b.nc", {4, 5}), "b.nc").ok());
+  auto r = c.Finish();
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  const RefArray* sst = r->FindArray("sst");
+  EXPECT_EQ(sst->Chunks(), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(sst->Shape(), (std::vector<std::uint64_t>{5, 4}));
+  ASSERT_EQ(sst->entries.size(), 10u);  // 5 rows x 2 column chunks
+  for (std::size_t i = 0; i < sst->entries.size(); ++i) {
+    const auto row = sst->entries.Coords(i)[0];
+    const auto col = sst->entries.Coords(i)[1];
+    const bool in_a = row < 3;
+    EXPECT_EQ(r->urls[sst->entries.path_ids[i]], in_a ? "a.nc" : "b.nc");
+    const std::uint64_t local = in_a ? row : row - 3;
+    EXPECT_EQ(sst->entries.offsets[i], 1000 + 100 * (2 * 0 + col) + local * 4) << i;
+    EXPECT_EQ(sst->entries.lengths[i], 4u);
+  }
+}
+
 TEST(Combiner, ReencodesTimeUnitsIntoTheFirstGranules) {
   Combiner c(Along("time"));
   ASSERT_TRUE(c.Add(Granule("a.nc", {0}), "a.nc").ok());
