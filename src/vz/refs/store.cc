@@ -109,7 +109,36 @@ std::uint32_t RefStore::UrlId(const std::string& url) {
   return static_cast<std::uint32_t>(urls.size() - 1);
 }
 
+namespace {
+
+// True when `text` has a bare NaN or Infinity outside string literals.
+bool HasBareNonFinite(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == 'N' || c == 'I') {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<SortedJson> ParseLenientJson(std::string_view text) {
+  if (!HasBareNonFinite(text)) {
+    SortedJson j = SortedJson::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return Corrupt("not valid JSON");
+    return j;
+  }
   // Bare NaN/Infinity outside strings become marked strings, restored after parsing.
   std::string fixed;
   bool in_string = false;
