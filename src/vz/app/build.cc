@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -373,6 +374,84 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  std::vector<std::string> out;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(field);
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  out.push_back(field);
+  return out;
+}
+
+SortedJson CsvValue(const std::string& text) {
+  if (text.empty()) return text;
+  char* end = nullptr;
+  errno = 0;
+  const long long i = std::strtoll(text.c_str(), &end, 10);
+  if (errno == 0 && end != nullptr && *end == '\0') return i;
+  errno = 0;
+  const double d = std::strtod(text.c_str(), &end);
+  if (errno == 0 && end != nullptr && *end == '\0') return d;
+  return text;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::vector<std::pair<std::string, SortedJson>>>> ReadGranuleTable(
+    const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return NotFound(fmt::format("cannot open the granule table {}", path));
+  std::map<std::string, std::vector<std::pair<std::string, SortedJson>>> out;
+  std::string line;
+  std::vector<std::string> header;
+  std::size_t n = 0;
+  while (std::getline(f, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    auto fields = SplitCsvLine(line);
+    if (header.empty()) {
+      header = fields;
+      if (header.size() < 2) {
+        return InvalidArgument(fmt::format(
+            "{}:{}: the header must name the file column and at least one coordinate", path, n));
+      }
+      continue;
+    }
+    if (fields.size() != header.size()) {
+      return InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", path, n,
+                                         fields.size(), header.size()));
+    }
+    auto& row = out[fields[0]];
+    if (!row.empty())
+      return InvalidArgument(fmt::format("{}:{}: {} listed twice", path, n, fields[0]));
+    for (std::size_t k = 1; k < fields.size(); ++k)
+      row.emplace_back(header[k], CsvValue(fields[k]));
+  }
+  if (out.empty()) return InvalidArgument(fmt::format("{}: no granules in the table", path));
+  return out;
+}
 
 Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -67,6 +68,12 @@ Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::str
 // given again.
 Result<BuildReport> Append(const std::string& store, const std::vector<std::string>& inputs,
                            BuildOptions options);
+
+// A CSV table of per-granule coordinates for --new-dim: a header "file,name1,name2,...", then
+// one row per granule (its base name or full path), values as integers, numbers or text
+// (double quotes allowed around a field). Errors name the file and line.
+Result<std::map<std::string, std::vector<std::pair<std::string, refs::SortedJson>>>>
+ReadGranuleTable(const std::string& path);
 
 // Inputs given as one text file of URLs (one per line, '#' comments) are expanded.
 Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs);

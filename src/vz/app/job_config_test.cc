@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+
+#include "vz/app/build.h"
 
 namespace vz::app {
 namespace {
@@ -55,6 +58,45 @@ TEST(JobConfig, BadSettingsNameTheVariable) {
   auto local = From({{"COLLECTION", "X"}});
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(local->output_dir, "out");
+}
+
+}  // namespace
+}  // namespace vz::app
+
+namespace vz::app {
+namespace {
+
+TEST(GranuleTable, ReadsTypedColumnsAndNamesBadLines) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good = dir + "/table.csv";
+  {
+    std::ofstream f(good);
+    f << "file,cycle,orbit_time,name\n"
+      << "# comment\n"
+      << "a.nc,10,1.5,\"x, y\"\n"
+      << "b.nc,11,2.5,z\n";
+  }
+  auto t = ReadGranuleTable(good);
+  ASSERT_TRUE(t.ok()) << t.error().ToString();
+  ASSERT_EQ(t->size(), 2u);
+  const auto& a = t->at("a.nc");
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].first, "cycle");
+  EXPECT_TRUE(a[0].second.is_number_integer());
+  EXPECT_EQ(a[0].second.get<int>(), 10);
+  EXPECT_DOUBLE_EQ(a[1].second.get<double>(), 1.5);
+  EXPECT_EQ(a[2].second.get<std::string>(), "x, y");
+  const std::string bad = dir + "/bad.csv";
+  {
+    std::ofstream f(bad);
+    f << "file,cycle\n"
+      << "a.nc,1\n"
+      << "b.nc,2,3\n";
+  }
+  auto b = ReadGranuleTable(bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().ToString().find("bad.csv:3"), std::string::npos) << b.error().ToString();
+  EXPECT_FALSE(ReadGranuleTable(dir + "/missing.csv").ok());
 }
 
 }  // namespace

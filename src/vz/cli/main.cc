@@ -76,6 +76,7 @@ int Run(int argc, char** argv) {
 
   vz::app::BuildOptions build_options;
   long concurrency = 64;
+  std::string granule_table;
   std::vector<std::string> inputs;
   std::string loadable;
   std::string identical;
@@ -89,6 +90,9 @@ int Run(int argc, char** argv) {
     cmd->add_option("--granule-coord", build_options.combine.granule_coord,
                     "values of the new dimension: index, attr:NAME, var:NAME or regex:PATTERN "
                     "(default index)");
+    cmd->add_option("--granule-table", granule_table,
+                    "CSV of more coordinates along --new-dim: header file,name1,...; one row per "
+                    "granule (base name or path)");
     cmd->add_option("--loadable-vars", loadable,
                     "comma-separated variables to decode and embed (the concat coordinate "
                     "always is)");
@@ -184,6 +188,15 @@ int Run(int argc, char** argv) {
     if (!build_options.combine.new_dim.empty() && !build_options.combine.concat_dim.empty()) {
       std::cerr << "vzgen: error: give --concat-dim or --new-dim, not both (see vzgen --help)\n";
       return kExitUsage;
+    }
+    if (!granule_table.empty()) {
+      if (build_options.combine.new_dim.empty()) {
+        std::cerr << "vzgen: error: --granule-table needs --new-dim (see vzgen --help)\n";
+        return kExitUsage;
+      }
+      auto table = vz::app::ReadGranuleTable(granule_table);
+      if (!table.ok()) return Report(std::move(table).error());
+      build_options.combine.extra_coords = std::move(*table);
     }
     auto expanded = vz::app::ExpandInputs(inputs);
     if (!expanded.ok()) return Report(std::move(expanded).error());

@@ -450,6 +450,42 @@ Status Combiner::ExpandNewDim(RefStore& part, const std::string& label) {
     e.coords = std::move(coords);
     e.rank += 1;
   }
+  if (!options_.extra_coords.empty()) {
+    auto extra = options_.extra_coords.find(label);
+    if (extra == options_.extra_coords.end()) extra = options_.extra_coords.find(BaseName(label));
+    if (extra == options_.extra_coords.end()) {
+      return NotFound(fmt::format("{}: no coordinate values given for it", label));
+    }
+    for (const auto& [name, value] : extra->second) {
+      if (part.FindArray(name) != nullptr || name == dim) {
+        return Incompatible(
+            fmt::format("{}: coordinate {} would replace its variable {}", label, name, name));
+      }
+      RefArray a;
+      a.name = name;
+      a.zarray = coord.zarray;
+      a.zarray["fill_value"] = nullptr;
+      a.zarray["filters"] = nullptr;
+      a.zattrs = {{"_ARRAY_DIMENSIONS", {dim}}};
+      if (value.is_string()) {
+        a.zarray["dtype"] = "|O";
+        a.zarray["filters"] = SortedJson::array({{{"id", "vlen-utf8"}}});
+        a.strings = std::vector<std::optional<std::string>>{value.get<std::string>()};
+      } else if (value.is_number_integer()) {
+        a.zarray["dtype"] = "<i8";
+        a.raw = std::vector<std::uint8_t>(8);
+        StoreUint(a.raw->data(), 8, '<', static_cast<std::uint64_t>(value.get<std::int64_t>()));
+      } else if (value.is_number()) {
+        a.zarray["dtype"] = "<f8";
+        a.zarray["fill_value"] = "NaN";
+        a.raw = std::vector<std::uint8_t>(8);
+        StoreUint(a.raw->data(), 8, '<', std::bit_cast<std::uint64_t>(value.get<double>()));
+      } else {
+        return Incompatible(fmt::format("{}: coordinate {} has no usable value", label, name));
+      }
+      part.arrays.insert(part.arrays.begin(), std::move(a));
+    }
+  }
   part.arrays.insert(part.arrays.begin(), std::move(coord));
   return Ok();
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,10 @@ struct CombineOptions {
   std::string granule_coord = "index";
   // Arrays (names or full paths) taken from the first part without comparing values.
   std::set<std::string> identical_vars;
+  // More coordinates along the new dimension, per part (keyed by label, or by its base name):
+  // name -> value (a string, an integer or a number), e.g. from catalog metadata. Every part
+  // must have the same names.
+  std::map<std::string, std::vector<std::pair<std::string, refs::SortedJson>>> extra_coords;
 };
 
 // Checks a --granule-coord value; the error says what is accepted.
