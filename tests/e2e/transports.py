@@ -101,6 +101,19 @@ def main():
         with open(out) as f:
             urls = {v[0] for v in json.load(f)["refs"].values() if isinstance(v, list)}
         check("http: references carry the http URLs", urls == set(http), str(sorted(urls)))
+        rc, err = run(vzgen, ["verify", out, "-q"], base_env)
+        check("http: verify reads and decodes chunks over http", rc == 0, err)
+        with open(out) as f:
+            broken = json.load(f)
+        key = next(k for k, v in broken["refs"].items()
+                   if isinstance(v, list) and k.startswith("analysed_sst/"))
+        broken["refs"][key][1] += 3
+        bad_store = os.path.join(work, "broken.json")
+        with open(bad_store, "w") as f:
+            json.dump(broken, f)
+        rc, err = run(vzgen, ["verify", bad_store, "-q"], base_env)
+        check("http: verify names a chunk whose reference is wrong",
+              rc == 1 and key in err and "does not decode" in err, f"rc={rc} {err}")
 
         # HTTP through the fault-injecting proxy: every 3rd request fails in a new way (small
         # reads so that there are many requests to break).
@@ -139,6 +152,8 @@ def main():
         with open(out) as f:
             urls = {v[0] for v in json.load(f)["refs"].values() if isinstance(v, list)}
         check("s3: references carry the s3:// URLs", urls == set(s3), str(sorted(urls)))
+        rc, err = run(vzgen, ["verify", out, "-q"], s3env)
+        check("s3: verify reads and decodes chunks over s3", rc == 0, err)
         bad = dict(s3env, AWS_SECRET_ACCESS_KEY="wrong")
         rc, err = run(vzgen, ["scan", s3[0], "-o", os.path.join(work, "s3bad.json")], bad)
         check("s3: a wrong secret is a clear 403 error without the secret",

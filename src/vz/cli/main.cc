@@ -10,6 +10,7 @@
 #include "vz/app/build.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
+#include "vz/app/verify.h"
 
 namespace {
 
@@ -139,11 +140,19 @@ int Run(int argc, char** argv) {
   append->add_option("files", inputs, "granules to add")->required();
   add_combine_options(append);
 
+  CLI::App* verify = app.add_subcommand(
+      "verify", "read a sample of a store's chunks through their references and decode them");
+  std::size_t samples = 2;
+  verify->add_option("store", store, "the store (path, https:// or s3:// URL)")->required();
+  verify->add_option("--samples", samples, "chunks checked per array (default 2: first and last)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  verify->add_flag("-q,--quiet", quiet, "print only failures");
+
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
-      first != "build" && first != "append") {
+      first != "build" && first != "append" && first != "verify") {
     std::cerr << "vzgen: error: unknown command '" << argv[1]
-              << "' (commands: scan, inspect, build, append; see vzgen --help)\n";
+              << "' (commands: scan, inspect, build, append, verify; see vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -175,6 +184,24 @@ int Run(int argc, char** argv) {
   }
   if (inspect->parsed()) {
     return Report(vz::app::Inspect(input, options, std::cout));
+  }
+  if (verify->parsed()) {
+    auto loaded = vz::app::LoadStore(store);
+    if (!loaded.ok()) return Report(std::move(loaded).error());
+    vz::app::VerifyOptions vo;
+    vo.samples_per_array = samples;
+    auto result = vz::app::VerifyStore(*loaded, vo);
+    if (!result.ok()) return Report(std::move(result).error());
+    if (!quiet) {
+      for (const auto& s : result->samples) {
+        std::cout << fmt::format("ok {}{}{}\n", s.key, s.first.empty() ? "" : " first value ",
+                                 s.first);
+      }
+    }
+    for (const auto& f : result->failures) std::cerr << "vzgen: verify failed: " << f << "\n";
+    std::cout << fmt::format("{} chunks of {} arrays decoded, {} failed\n", result->chunks,
+                             result->arrays, result->failures.size());
+    return result->failures.empty() ? kExitOk : kExitFailed;
   }
   if (build->parsed() || append->parsed()) {
     CLI::App* cmd = build->parsed() ? build : append;
