@@ -45,10 +45,12 @@ std::string DType::NumpyStr() const {
 void ChunkManifest::Add(std::span<const std::uint64_t> chunk_coords, std::uint64_t offset,
                         std::uint64_t length, std::uint32_t filter_mask) {
   coords.insert(coords.end(), chunk_coords.begin(), chunk_coords.end());
-  if (filter_mask != 0 && filter_masks.empty()) filter_masks.assign(offsets.size(), 0);
+  // Masks are stored only once one is non-zero; the chunks before it get 0.
+  const bool store_mask = filter_mask != 0 || !filter_masks.empty();
+  if (store_mask) filter_masks.resize(offsets.size(), 0);
   offsets.push_back(offset);
   lengths.push_back(length);
-  if (!filter_masks.empty()) filter_masks.push_back(filter_mask);
+  if (store_mask) filter_masks.push_back(filter_mask);
 }
 
 std::string Array::Name() const {
