@@ -204,6 +204,13 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
     const ArrayMetadata meta = TranslateArray(a, dims[i], netcdf3, plan);
     RefArray out;
     out.name = StripSlashes(a.path);
+    // netCDF-4 stores a variable whose name is taken by a dimension it does not use as
+    // "_nc4_non_coord_<name>"; netCDF readers show it as <name>.
+    constexpr std::string_view kNonCoord = "_nc4_non_coord_";
+    const auto base = out.name.rfind('/') == std::string::npos ? 0 : out.name.rfind('/') + 1;
+    if (dataset.format == "netcdf4" && out.name.compare(base, kNonCoord.size(), kNonCoord) == 0) {
+      out.name.erase(base, kNonCoord.size());
+    }
     VZ_ASSIGN_OR_RETURN(out.zarray, ParseLenientJson(meta.zarray));
     VZ_ASSIGN_OR_RETURN(out.zattrs, ParseLenientJson(meta.zattrs));
     VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));

@@ -332,8 +332,38 @@ bool IsHiddenAttribute(const model::Attribute& attribute) {
   return v->is_string() && v->get_ref<const std::string&>() == "DIMENSION_SCALE";
 }
 
+namespace {
+
+// A netCDF-4 integer attribute as a list of numbers (empty when absent or not integers).
+std::vector<std::int64_t> IntList(const model::Array& a, std::string_view name) {
+  std::vector<std::int64_t> out;
+  const auto* attr = FindAttribute(a, name);
+  if (attr == nullptr) return out;
+  const model::Json& v = attr->value;
+  if (v.is_number_integer()) return {v.get<std::int64_t>()};
+  if (!v.is_array()) return out;
+  for (const auto& x : v) {
+    if (!x.is_number_integer()) return {};
+    out.push_back(x.get<std::int64_t>());
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualDataset& dataset) {
   std::vector<std::vector<std::string>> out(dataset.arrays.size());
+  // netCDF-4 dimension ids: a multi-dimensional coordinate variable (itself a dimension scale,
+  // which cannot have scales attached) names its other dimensions in _Netcdf4Coordinates.
+  std::map<std::int64_t, std::string> dim_by_id;
+  for (const auto& a : dataset.arrays) {
+    if (!a.is_dimension_scale) continue;
+    const auto id = IntList(a, "_Netcdf4Dimid");
+    if (id.size() != 1) continue;
+    std::string name = a.path;
+    while (!name.empty() && name.front() == '/') name.erase(name.begin());
+    dim_by_id.emplace(id[0], name);
+  }
   // group path -> phony dims of that group, in creation order: (length, name)
   std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> phony;
   std::uint64_t next = 0;
@@ -346,10 +376,18 @@ std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualData
     auto& dims = out[i];
     dims.assign(a.shape.size(), "");
     std::set<std::string> used;
+    const auto coordinate_ids = IntList(a, "_Netcdf4Coordinates");
     for (std::size_t d = 0; d < a.shape.size(); ++d) {
       if (d < a.dims.size() && !a.dims[d].empty()) {
         dims[d] = SanitizeUtf8(a.dims[d]);
         continue;
+      }
+      if (coordinate_ids.size() == a.shape.size()) {
+        auto named = dim_by_id.find(coordinate_ids[d]);
+        if (named != dim_by_id.end()) {
+          dims[d] = SanitizeUtf8(named->second);
+          continue;
+        }
       }
       auto& candidates = phony[group];
       std::string name;
