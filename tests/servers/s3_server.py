@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
-"""A small S3 test server for loopback tests: path-style GET/HEAD of files under a root
-directory (/bucket/key -> ROOT/bucket/key) with single-range support and ETags, and every
-request's AWS Signature Version 4 verified independently of vzgen's signer (a wrong signature
-gets 403 SignatureDoesNotMatch, a wrong session token 403 InvalidToken, as S3 answers).
+"""A small S3 (and SSM) test server for loopback tests: path-style GET/HEAD of files under a
+root directory (/bucket/key -> ROOT/bucket/key) with single-range support and ETags; PUT (with
+Content-MD5 and x-amz-content-sha256 checked against the body) and multipart uploads
+(CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload), an object
+appearing only when complete; and SSM GetParameter (POST / with X-Amz-Target
+AmazonSSM.GetParameter) answering from a JSON file of parameters. Every request's AWS Signature
+Version 4 is verified independently of vzgen's signer (a wrong signature gets 403
+SignatureDoesNotMatch, a wrong session token 403 InvalidToken, as AWS answers).
 
 Usage: s3_server.py ROOT --access-key ID --secret KEY [--token T] [--region R]
+                    [--ssm-params FILE.json]   ({"name": "value", ...}; all SecureString)
+                    [--deny-prefix P]          (PUTs under /P answer 403 AccessDenied)
 Prints "PORT <n>" on stdout once listening on 127.0.0.1.
 """
 import argparse
+import base64
 import hashlib
 import hmac
+import json
 import os
+import re
 import sys
+import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,18 +32,18 @@ def _hmac(key, msg):
 
 
 def expected_signature(method, path, query, headers, signed, payload_hash, amz_date, region,
-                       secret):
+                       secret, service="s3"):
     canon_headers = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in signed)
     pairs = sorted((urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
                    for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True))
     canon_query = "&".join(f"{k}={v}" for k, v in pairs)
     creq = "\n".join([method, path, canon_query, canon_headers, ";".join(signed), payload_hash])
     date = amz_date[:8]
-    scope = f"{date}/{region}/s3/aws4_request"
+    scope = f"{date}/{region}/{service}/aws4_request"
     sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                      hashlib.sha256(creq.encode()).hexdigest()])
     key = _hmac(("AWS4" + secret).encode(), date)
-    for part in (region, "s3", "aws4_request"):
+    for part in (region, service, "aws4_request"):
         key = _hmac(key, part)
     return hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
 
@@ -53,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _authorised(self, path, query):
+    def _authorised(self, path, query, body=None):
         cfg = self.server.cfg
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("AWS4-HMAC-SHA256 "):
@@ -65,7 +76,10 @@ class Handler(BaseHTTPRequestHandler):
         if cred[0] != cfg.access_key:
             self._error(403, "InvalidAccessKeyId", "unknown access key")
             return False
-        for required in ("host", "x-amz-date", "x-amz-content-sha256"):
+        service = cred[3] if len(cred) > 3 else "s3"
+        required_headers = ("host", "x-amz-date") + (("x-amz-content-sha256",)
+                                                      if service == "s3" else ())
+        for required in required_headers:
             if required not in signed:
                 self._error(403, "AccessDenied", f"{required} not signed")
                 return False
@@ -77,9 +91,18 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(403, "AccessDenied", "x-amz-security-token not signed")
                 return False
         headers = {k.lower(): v for k, v in self.headers.items()}
-        want = expected_signature(self.command, path, query, headers, signed,
-                                  headers.get("x-amz-content-sha256", ""),
-                                  headers.get("x-amz-date", ""), cfg.region, cfg.secret)
+        payload_hash = headers.get("x-amz-content-sha256", "")
+        if body is not None:
+            actual = hashlib.sha256(body).hexdigest()
+            if service != "s3" or payload_hash != "UNSIGNED-PAYLOAD":
+                if service != "s3":
+                    payload_hash = actual
+                elif payload_hash != actual:
+                    self._error(400, "XAmzContentSHA256Mismatch",
+                                "The provided 'x-amz-content-sha256' header does not match")
+                    return False
+        want = expected_signature(self.command, path, query, headers, signed, payload_hash,
+                                  headers.get("x-amz-date", ""), cfg.region, cfg.secret, service)
         if not hmac.compare_digest(want, fields.get("Signature", "")):
             self._error(403, "SignatureDoesNotMatch", "signature mismatch")
             return False
@@ -131,6 +154,126 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+    def _read_body(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(n) if n else b""
+
+    def _reply(self, status, body=b"", ctype="application/xml", extra=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _object_path(self, raw_path):
+        rel = urllib.parse.unquote(raw_path).lstrip("/")
+        root = os.path.realpath(self.server.cfg.root)
+        full = os.path.realpath(os.path.join(root, rel))
+        if not full.startswith(root + os.sep) or rel.count("/") < 1:
+            return None
+        return full
+
+    def _write_atomically(self, full, data):
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        tmp = f"{full}.upload-{threading.get_ident()}"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, full)
+        return '"%s"' % hashlib.md5(data).hexdigest()
+
+    def do_PUT(self):
+        raw_path, _, query = self.path.partition("?")
+        body = self._read_body()
+        if not self._authorised(raw_path, query, body):
+            return
+        md5 = self.headers.get("Content-MD5")
+        if md5 and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
+            self._error(400, "BadDigest", "The Content-MD5 you specified did not match")
+            return
+        deny = self.server.cfg.deny_prefix
+        if deny and urllib.parse.unquote(raw_path).lstrip("/").startswith(deny):
+            self._error(403, "AccessDenied", "Access Denied")
+            return
+        full = self._object_path(raw_path)
+        if full is None:
+            self._error(400, "InvalidRequest", "path-style /bucket/key expected")
+            return
+        q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+        if "uploadId" in q:
+            up = self.server.uploads.get(q["uploadId"])
+            if up is None or up["path"] != full:
+                self._error(404, "NoSuchUpload", "The specified upload does not exist")
+                return
+            up["parts"][int(q.get("partNumber", "0"))] = body
+            etag = '"%s"' % hashlib.md5(body).hexdigest()
+            self._reply(200, b"", extra={"ETag": etag})
+            return
+        etag = self._write_atomically(full, body)
+        self.server.puts += 1
+        self._reply(200, b"", extra={"ETag": etag})
+
+    def do_POST(self):
+        raw_path, _, query = self.path.partition("?")
+        body = self._read_body()
+        if not self._authorised(raw_path, query, body):
+            return
+        target = self.headers.get("X-Amz-Target", "")
+        if raw_path == "/" and target == "AmazonSSM.GetParameter":
+            try:
+                req = json.loads(body)
+            except ValueError:
+                req = {}
+            name = req.get("Name", "")
+            params = self.server.ssm
+            if name not in params:
+                self._reply(400, json.dumps({"__type": "ParameterNotFound", "message": ""}).encode(),
+                            "application/x-amz-json-1.1")
+                return
+            value = params[name] if req.get("WithDecryption") else "<encrypted>"
+            out = {"Parameter": {"Name": name, "Type": "SecureString", "Value": value,
+                                 "Version": 1}}
+            self._reply(200, json.dumps(out).encode(), "application/x-amz-json-1.1")
+            return
+        full = self._object_path(raw_path)
+        if full is None:
+            self._error(400, "InvalidRequest", "path-style /bucket/key expected")
+            return
+        q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+        if "uploads" in q:
+            uid = hashlib.sha256(f"{full}{time.time()}{len(self.server.uploads)}".encode()).hexdigest()[:32]
+            self.server.uploads[uid] = {"path": full, "parts": {}}
+            key = urllib.parse.unquote(raw_path).lstrip("/").partition("/")[2]
+            self._reply(200, (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult>"
+                              f"<Key>{key}</Key><UploadId>{uid}</UploadId>"
+                              f"</InitiateMultipartUploadResult>").encode())
+            return
+        if "uploadId" in q:
+            up = self.server.uploads.pop(q["uploadId"], None)
+            if up is None or up["path"] != full:
+                self._error(404, "NoSuchUpload", "The specified upload does not exist")
+                return
+            numbers = [int(n) for n in re.findall(rb"<PartNumber>(\d+)</PartNumber>", body)]
+            if not numbers or numbers != sorted(numbers) or any(n not in up["parts"] for n in numbers):
+                self._error(400, "InvalidPart", "One or more of the specified parts could not be found")
+                return
+            etag = self._write_atomically(full, b"".join(up["parts"][n] for n in numbers))
+            self.server.puts += 1
+            self._reply(200, (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult>"
+                              f"<ETag>{etag}</ETag></CompleteMultipartUploadResult>").encode())
+            return
+        self._error(400, "InvalidRequest", "unsupported POST")
+
+    def do_DELETE(self):
+        raw_path, _, query = self.path.partition("?")
+        if not self._authorised(raw_path, query, b""):
+            return
+        q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+        self.server.uploads.pop(q.get("uploadId", ""), None)
+        self._reply(204)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("root")
@@ -138,10 +281,18 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--token")
     ap.add_argument("--region", default="us-west-2")
+    ap.add_argument("--ssm-params")
+    ap.add_argument("--deny-prefix")
     cfg = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.cfg = cfg
+    server.uploads = {}
+    server.puts = 0
+    server.ssm = {}
+    if cfg.ssm_params:
+        with open(cfg.ssm_params) as f:
+            server.ssm = json.load(f)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 
