@@ -24,6 +24,8 @@ std::string Env(const char* name) {
 }
 
 std::atomic<long> g_concurrency{64};
+std::mutex g_s3_mu;
+std::function<Result<auth::AwsCredentials>()> g_s3_credentials;
 
 // One transport per netrc file for the whole process (connections and cookies are shared).
 Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
@@ -47,6 +49,11 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
 
 }  // namespace
 
+void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider) {
+  std::lock_guard<std::mutex> lock(g_s3_mu);
+  g_s3_credentials = std::move(provider);
+}
+
 void SetRemoteConcurrency(long requests) { g_concurrency = std::max(1L, requests); }
 long RemoteConcurrency() { return g_concurrency.load(); }
 
@@ -67,6 +74,10 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
     s3.region = options.s3_region;
     s3.endpoint = options.s3_endpoint;
     s3.http.open_read = options.open_read;
+    {
+      std::lock_guard<std::mutex> lock(g_s3_mu);
+      s3.credentials = g_s3_credentials;
+    }
     VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(""));
     return auth::OpenS3Source(url, s3, *transport);
   }

@@ -2,9 +2,11 @@
 // token) and s3:// (SigV4 with credentials from the environment).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "vz/auth/sigv4.h"
 #include "vz/base/error.h"
 #include "vz/io/byte_source.h"
 
@@ -21,6 +23,10 @@ struct RemoteOptions {
 // effect for transports created afterwards: call it before the first remote open.
 void SetRemoteConcurrency(long requests);
 long RemoteConcurrency();
+
+// Where s3:// reads get their credentials (default: the AWS_* environment variables). The
+// collection job sets the DAAC's temporary in-region credentials here.
+void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider);
 
 // RemoteOptions with the environment applied.
 RemoteOptions RemoteOptionsFromEnvironment();

@@ -1,0 +1,340 @@
+#include "vz/app/job.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "vz/app/atomic_file.h"
+#include "vz/app/build.h"
+#include "vz/app/publish.h"
+#include "vz/app/sources.h"
+#include "vz/app/verify.h"
+#include "vz/auth/aws_api.h"
+#include "vz/auth/s3.h"
+#include "vz/refs/store.h"
+
+namespace vz::app {
+
+namespace {
+
+using refs::SortedJson;
+
+int ExitFor(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kPermission:
+      return kJobAuthFailed;
+    case ErrorCode::kInvalidArgument:
+      return kJobBadConfig;
+    default:
+      return kJobFailed;
+  }
+}
+
+int Fail(const std::string& event, const Error& e, int code) {
+  LogJson("error", event, {{"error", e.ToString()}, {"exit_code", std::to_string(code)}});
+  return code;
+}
+
+// A private netrc for Earthdata Login (0600, in a directory only we can read), named by $NETRC
+// so that every HTTPS read of this process answers the login redirect with it.
+Status UseEarthdataLogin(const std::string& user, const std::string& password,
+                         const std::string& edl_host) {
+  char tmpl[] = "/tmp/vzgen-job-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) return IoError("cannot create a private directory for the netrc");
+  const std::string path = std::string(dir) + "/netrc";
+  {
+    std::ofstream f(path);
+    f << "machine " << edl_host << " login " << user << " password " << password << "\n";
+    if (!f) return IoError("cannot write the netrc");
+  }
+  chmod(path.c_str(), 0600);
+  setenv("NETRC", path.c_str(), 1);
+  return Ok();
+}
+
+Result<auth::AwsCredentials> JobAwsCredentials() { return auth::EnvironmentCredentials(); }
+
+std::string Prefix(const JobConfig& c) { return "virtual_collections/" + c.collection + "/"; }
+
+// Writes `text` to every destination of the job: OUTPUT_BUCKET (and STAGING_BUCKET) or the
+// local output directory. Returns where it went.
+Result<std::vector<std::string>> Publish(const JobConfig& c, const JobEnvironment& env,
+                                         const std::string& name, const std::string& text) {
+  std::vector<std::string> written;
+  if (c.output_bucket.empty()) {
+    const std::string dir = c.output_dir + "/" + Prefix(c);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return IoError(fmt::format("cannot create {}: {}", dir, ec.message()));
+    VZ_TRY(WriteFileAtomically(dir + name, [&](std::ostream& out) {
+      out << text;
+      return out ? Status(Ok()) : Status(IoError("cannot write " + dir + name));
+    }));
+    written.push_back(dir + name);
+    return written;
+  }
+  auth::AwsEndpoint e;
+  e.region = env.aws_region;
+  e.endpoint = env.aws_endpoint;
+  e.credentials = JobAwsCredentials;
+  for (const std::string& bucket : {c.output_bucket, c.staging_bucket}) {
+    if (bucket.empty()) continue;
+    const std::string url = fmt::format("s3://{}/{}{}", bucket, Prefix(c), name);
+    VZ_TRY(auth::S3PutObject(url, text, e));
+    written.push_back(url);
+  }
+  return written;
+}
+
+// The published s3 store, for append; nullopt when there is none yet.
+Result<std::optional<refs::RefStore>> ReadPublished(const JobConfig& c, const JobEnvironment& env,
+                                                    const std::string& name) {
+  std::string text;
+  if (c.output_bucket.empty()) {
+    const std::string path = c.output_dir + "/" + Prefix(c) + name;
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return std::optional<refs::RefStore>();
+    std::stringstream s;
+    s << f.rdbuf();
+    text = s.str();
+  } else {
+    auth::AwsEndpoint e;
+    e.region = env.aws_region;
+    e.endpoint = env.aws_endpoint;
+    e.credentials = JobAwsCredentials;
+    auto got = auth::S3GetObject(fmt::format("s3://{}/{}{}", c.output_bucket, Prefix(c), name), e);
+    if (!got.ok() && got.error().code() == ErrorCode::kNotFound) {
+      return std::optional<refs::RefStore>();
+    }
+    if (!got.ok()) return std::move(got).error();
+    text = std::move(*got);
+  }
+  VZ_ASSIGN_OR_RETURN(auto store, refs::ReadRefStore(text, name));
+  return std::optional<refs::RefStore>(std::move(store));
+}
+
+std::string StoreText(const refs::RefStore& store) {
+  std::ostringstream out;
+  (void)refs::WriteRefStore(store, out);
+  return out.str();
+}
+
+}  // namespace
+
+int RunJob(const JobConfig& c, const JobEnvironment& env) {
+  const auto started = std::chrono::steady_clock::now();
+  LogJson("info", "start",
+          {{"collection", c.collection},
+           {"mode", c.mode},
+           {"start_date", c.start_date},
+           {"end_date", c.end_date},
+           {"output", c.output_bucket.empty() ? c.output_dir : "s3://" + c.output_bucket}});
+  for (const auto& n : c.notices) LogJson("notice", "setting ignored", {{"detail", n}});
+
+  // 1. Earthdata Login credentials: SSM, else the environment (token, user/password, netrc).
+  const std::string edl_host =
+      env.getenv("VZ_EDL_HOST").empty() ? "urs.earthdata.nasa.gov" : env.getenv("VZ_EDL_HOST");
+  if (!c.ssm_edl_username.empty()) {
+    auth::AwsEndpoint e;
+    e.region = env.aws_region;
+    e.endpoint = env.aws_endpoint;
+    e.credentials = JobAwsCredentials;
+    auto user = auth::SsmGetParameter(c.ssm_edl_username, e);
+    if (!user.ok()) {
+      const int code = user.error().code() == ErrorCode::kNotFound     ? kJobBadConfig
+                       : user.error().code() == ErrorCode::kPermission ? kJobAuthFailed
+                                                                       : kJobFailed;
+      return Fail("credentials", std::move(user).error().Annotate("SSM_EDL_USERNAME"), code);
+    }
+    auto password = auth::SsmGetParameter(c.ssm_edl_password, e);
+    if (!password.ok()) {
+      const int code = password.error().code() == ErrorCode::kNotFound     ? kJobBadConfig
+                       : password.error().code() == ErrorCode::kPermission ? kJobAuthFailed
+                                                                           : kJobFailed;
+      return Fail("credentials", std::move(password).error().Annotate("SSM_EDL_PASSWORD"), code);
+    }
+    Status st = UseEarthdataLogin(*user, *password, edl_host);
+    if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
+    LogJson("info", "credentials", {{"source", "ssm"}, {"user", *user}});
+  } else if (!env.getenv("EARTHDATA_USERNAME").empty()) {
+    Status st = UseEarthdataLogin(env.getenv("EARTHDATA_USERNAME"),
+                                  env.getenv("EARTHDATA_PASSWORD"), edl_host);
+    if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
+    LogJson("info", "credentials",
+            {{"source", "environment"}, {"user", env.getenv("EARTHDATA_USERNAME")}});
+  }
+
+  // 2. The granules.
+  if (!env.search) return Fail("search", Internal("no catalog search configured"), kJobFailed);
+  auto found = env.search(c);
+  if (!found.ok()) {
+    const int code = found.error().code() == ErrorCode::kNotFound ||
+                             found.error().code() == ErrorCode::kInvalidArgument
+                         ? kJobBadConfig
+                         : ExitFor(found.error());
+    return Fail("search", found.error(), code);
+  }
+  if (found->granules.empty()) {
+    return Fail("search",
+                InvalidArgument(fmt::format("no granules of {} between {} and {}", c.collection,
+                                            c.start_date.empty() ? "the beginning" : c.start_date,
+                                            c.end_date.empty() ? "now" : c.end_date)),
+                kJobBadConfig);
+  }
+  LogJson("info", "search", {{"granules", std::to_string(found->granules.size())}});
+
+  // 3. How to read them: in-region S3 (direct) or HTTPS with Earthdata Login.
+  const bool direct = c.access == "direct";
+  std::vector<std::string> urls;
+  std::map<std::string, const CatalogGranule*> by_url;
+  for (const auto& g : found->granules) {
+    const std::string& url = direct ? g.s3_url : g.https_url;
+    if (url.empty()) {
+      return Fail("search",
+                  InvalidArgument(fmt::format("granule {} has no {} link", g.name,
+                                              direct ? "direct-access (s3)" : "https")),
+                  kJobBadConfig);
+    }
+    urls.push_back(url);
+    by_url[url] = &g;
+  }
+
+  // 4. Build, or append to what is published.
+  BuildOptions options;
+  options.loadable_vars = c.loadable_vars;
+  options.jobs = c.jobs;
+  options.skip_bad = true;  // one bad granule must not stop a collection; the report says why
+  const bool level2 = c.level2 == "yes" || (c.level2 == "auto" && found->level2);
+  if (level2) {
+    options.combine.new_dim = "granule";
+    options.combine.granule_coord = "index";
+    for (const auto& [url, g] : by_url) {
+      auto& row = options.combine.extra_coords[url];
+      row.emplace_back("granule_begin_time", g->begin);
+      row.emplace_back("filename", g->name);
+      if (g->cycle) row.emplace_back("cycle", *g->cycle);
+      if (g->pass) row.emplace_back("pass", *g->pass);
+    }
+  }
+  const std::string s3_name = StoreFileName(c.collection, c.start_date, c.end_date, "s3");
+  const std::string https_name = StoreFileName(c.collection, c.start_date, c.end_date, "https");
+  std::optional<refs::RefStore> existing;
+  if (c.mode == "append") {
+    auto published = ReadPublished(c, env, s3_name);
+    if (!published.ok()) return Fail("append", published.error(), ExitFor(published.error()));
+    if (*published) {
+      // The published store speaks s3://; compare and extend it in the URLs read now.
+      auto mapped = WithTwinUrls(**published, direct ? "s3" : "https");
+      if (!mapped.ok()) return Fail("append", mapped.error(), kJobFailed);
+      SortedJson& granules = mapped->meta["granules"];
+      if (granules.is_array()) {
+        for (auto& gname : granules) {
+          if (!gname.is_string()) continue;
+          auto twin =
+              direct ? S3TwinUrl(gname.get<std::string>()) : HttpsTwinUrl(gname.get<std::string>());
+          if (twin.ok()) gname = *twin;
+        }
+      }
+      std::set<std::string> present;
+      for (const auto& gname : granules) {
+        if (gname.is_string()) present.insert(gname.get<std::string>());
+      }
+      std::vector<std::string> fresh;
+      for (const auto& u : urls) {
+        if (present.count(u) == 0) fresh.push_back(u);
+      }
+      LogJson("info", "append",
+              {{"published_granules", std::to_string(present.size())},
+               {"new_granules", std::to_string(fresh.size())}});
+      if (fresh.empty()) {
+        LogJson("info", "done", {{"detail", "nothing new to append"}});
+        return kJobOk;
+      }
+      urls = std::move(fresh);
+      existing = std::move(*mapped);
+    }
+  }
+  auto combined = CombineInputs(std::move(existing), s3_name, urls, options);
+  if (!combined.ok()) return Fail("build", combined.error(), ExitFor(combined.error()));
+  for (const auto& [path, why] : combined->report.skipped) {
+    LogJson("warning", "granule skipped", {{"granule", path}, {"reason", why}});
+  }
+
+  // 5. A sample read back through the new references.
+  VerifyOptions vo;
+  vo.samples_per_array = 1;
+  auto verified = VerifyStore(combined->store, vo);
+
+  // 6. The two stores, from the same references.
+  auto s3_store = WithTwinUrls(combined->store, "s3");
+  auto https_store = WithTwinUrls(combined->store, "https");
+  if (!s3_store.ok()) return Fail("publish", s3_store.error(), kJobFailed);
+  if (!https_store.ok()) return Fail("publish", https_store.error(), kJobFailed);
+  // The recorded granule list follows the store's URLs.
+  for (auto* st : {&*s3_store, &*https_store}) {
+    const bool want_s3 = st == &*s3_store;
+    SortedJson& granules = st->meta["granules"];
+    if (!granules.is_array()) continue;
+    for (auto& gname : granules) {
+      if (!gname.is_string()) continue;
+      auto twin =
+          want_s3 ? S3TwinUrl(gname.get<std::string>()) : HttpsTwinUrl(gname.get<std::string>());
+      if (twin.ok()) gname = *twin;
+    }
+  }
+  std::vector<std::string> published;
+  for (const auto& [name, store] :
+       {std::pair<std::string, const refs::RefStore*>{s3_name, &*s3_store},
+        {https_name, &*https_store}}) {
+    auto where = Publish(c, env, name, StoreText(*store));
+    if (!where.ok()) return Fail("publish", where.error(), ExitFor(where.error()));
+    published.insert(published.end(), where->begin(), where->end());
+  }
+
+  // 7. The run report beside them.
+  auto& report = combined->report;
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  SortedJson j = ReportJson("job", s3_name, urls.size(), report, &combined->store);
+  j["collection"] = c.collection;
+  j["mode"] = c.mode;
+  j["start_date"] = c.start_date;
+  j["end_date"] = c.end_date;
+  j["access"] = direct ? "direct" : "https";
+  j["granules_found"] = found->granules.size();
+  j["published"] = published;
+  if (verified.ok()) {
+    SortedJson samples = SortedJson::array();
+    for (const auto& s : verified->samples) {
+      samples.push_back({{"key", s.key}, {"url", s.url}, {"first_value", s.first}});
+    }
+    j["sample"] = samples;
+    j["sample_failures"] = verified->failures;
+  } else {
+    j["sample_failures"] = {verified.error().ToString()};
+  }
+  const std::string report_name = StoreFileName(c.collection, c.start_date, c.end_date, "report");
+  auto where = Publish(c, env, report_name, j.dump(2) + "\n");
+  if (!where.ok())
+    LogJson("warning", "report not published", {{"error", where.error().ToString()}});
+
+  const bool partial = !report.skipped.empty();
+  LogJson("info", "done",
+          {{"granules_used", std::to_string(report.used.size())},
+           {"granules_skipped", std::to_string(report.skipped.size())},
+           {"references", std::to_string(report.references)},
+           {"seconds", fmt::format("{:.1f}", report.seconds)},
+           {"stores", published.empty() ? "" : published.front()}});
+  return partial ? kJobPartial : kJobOk;
+}
+
+}  // namespace vz::app
