@@ -2,10 +2,12 @@
 
 #include <sstream>
 
+#include "vz/combine/combine.h"
 #include "vz/hdf5/reader.h"
 #include "vz/io/byte_source.h"
 #include "vz/netcdf3/reader.h"
 #include "vz/refs/kerchunk.h"
+#include "vz/refs/store.h"
 
 namespace vz::fuzz {
 namespace {
@@ -33,6 +35,33 @@ int RunNetcdf3(const std::uint8_t* data, std::size_t size) {
   io::MemorySource src(io::Bytes(data, data + size), "fuzz.nc");
   auto ds = netcdf3::Read(src, FuzzLimits());
   if (ds.ok()) WriteRefs(*ds, src);
+  return 0;
+}
+
+int RunRefStore(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  auto store = refs::ReadRefStore(text, "fuzz.json");
+  if (!store.ok()) return 0;
+  std::ostringstream out;
+  (void)refs::WriteRefStore(*store, out);
+  for (const char* dim : {"time", "x"}) {
+    combine::CombineOptions options;
+    options.concat_dim = dim;
+    combine::Combiner combiner(options);
+    if (!combiner.Add(*store, "a.json").ok()) continue;
+    (void)combiner.Add(*store, "b.json");
+    auto combined = combiner.Finish();
+    if (combined.ok()) {
+      std::ostringstream again;
+      (void)refs::WriteRefStore(*combined, again);
+    }
+  }
+  combine::CombineOptions stack;
+  stack.new_dim = "granule";
+  combine::Combiner stacked(stack);
+  if (stacked.Add(*store, "a.json").ok() && stacked.Add(*store, "b.json").ok()) {
+    (void)stacked.Finish();
+  }
   return 0;
 }
 

@@ -24,5 +24,7 @@ inline Limits FuzzLimits() {
 
 int RunHdf5(const std::uint8_t* data, std::size_t size);
 int RunNetcdf3(const std::uint8_t* data, std::size_t size);
+// A kerchunk reference store (what append reads): parsed, written, and combined with itself.
+int RunRefStore(const std::uint8_t* data, std::size_t size);
 
 }  // namespace vz::fuzz

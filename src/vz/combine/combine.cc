@@ -520,6 +520,27 @@ Result<Combiner::SortKey> Combiner::KeyOf(const RefStore& part, const std::strin
 
 Status Combiner::Add(RefStore part, const std::string& label) {
   if (dim_.empty()) return InvalidArgument("no dimension to concatenate along");
+  // Stores read from disk are untrusted: every array's metadata must agree with itself.
+  for (const auto& a : part.arrays) {
+    const auto shape = a.Shape();
+    const auto dims = a.Dims();
+    if (a.Chunks().size() != shape.size() || (!dims.empty() && dims.size() != shape.size()) ||
+        (!a.InMemory() && a.entries.rank != shape.size()) ||
+        a.entries.coords.size() != a.entries.size() * a.entries.rank ||
+        a.entries.path_ids.size() != a.entries.size() ||
+        a.entries.lengths.size() != a.entries.size()) {
+      return Corrupt(
+          fmt::format("{}: variable {} has inconsistent shape, chunks, dimensions or "
+                      "references",
+                      label, a.name));
+    }
+    for (std::uint32_t id : a.entries.path_ids) {
+      if (id >= part.urls.size()) {
+        return Corrupt(fmt::format("{}: variable {} refers to a missing URL", label, a.name));
+      }
+    }
+  }
+  if (part.groups.empty()) return Corrupt(fmt::format("{}: no root group", label));
   if (!options_.new_dim.empty()) VZ_TRY(ExpandNewDim(part, label));
   if (parts_.empty()) {
     // The first part defines the dataset; check that it has the dimension at all.
