@@ -267,6 +267,41 @@ std::vector<T> ConcatPieces(const std::vector<std::vector<T>>& pieces,
 
 namespace {
 
+// Puts the references of each part together in the parts' concatenation order (stable).
+void ReorderByPart(refs::RefEntries& e, std::vector<std::uint32_t>& entry_part,
+                   const std::vector<std::size_t>& position) {
+  const std::size_t n = e.size();
+  bool sorted = true;
+  for (std::size_t k = 1; k < n && sorted; ++k) {
+    sorted = position[entry_part[k - 1]] <= position[entry_part[k]];
+  }
+  if (sorted) return;
+  std::vector<std::uint32_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::uint32_t x, std::uint32_t y) {
+    return position[entry_part[x]] < position[entry_part[y]];
+  });
+  refs::RefEntries out;
+  out.rank = e.rank;
+  out.coords.reserve(e.coords.size());
+  out.path_ids.reserve(n);
+  out.offsets.reserve(n);
+  out.lengths.reserve(n);
+  std::vector<std::uint32_t> parts;
+  parts.reserve(n);
+  for (std::uint32_t i : idx) {
+    auto inl = e.inline_data.find(i);
+    if (inl != e.inline_data.end()) {
+      out.AddInline(e.Coords(i), std::move(inl->second));
+    } else {
+      out.Add(e.Coords(i), e.path_ids[i], e.offsets[i], e.lengths[i]);
+    }
+    parts.push_back(entry_part[i]);
+  }
+  e = std::move(out);
+  entry_part = std::move(parts);
+}
+
 // Splits every chunk of an uncompressed array along axis 0 into sub-chunks of `rows` rows
 // (byte ranges of the chunk), keeping only rows inside each part (`part_length`). False when the
 // array has codecs or chunks whose stored size is not their raw size (nothing is changed then).
@@ -534,8 +569,8 @@ Status Combiner::Add(RefStore part, const std::string& label) {
                       "references",
                       label, a.name));
     }
-    for (std::uint32_t id : a.entries.path_ids) {
-      if (id >= part.urls.size()) {
+    for (std::size_t i = 0; i < a.entries.size(); ++i) {
+      if (a.entries.path_ids[i] >= part.urls.size() && a.entries.inline_data.count(i) == 0) {
         return Corrupt(fmt::format("{}: variable {} refers to a missing URL", label, a.name));
       }
     }
@@ -788,6 +823,8 @@ Result<RefStore> Combiner::Finish() {
     }
   }
   for (std::size_t p : order) ordered_labels_.push_back(parts_[p].label);
+  std::vector<std::size_t> position(parts_.size());
+  for (std::size_t k = 0; k < order.size(); ++k) position[order[k]] = k;
   std::vector<std::uint64_t> start(parts_.size(), 0);
   std::uint64_t total = 0;
   for (std::size_t p : order) {
@@ -849,6 +886,9 @@ Result<RefStore> Combiner::Finish() {
       }
     }
     auto& e = a.entries;
+    // References in concatenation order, whatever order the parts came in, so that the same
+    // granules always give the same file.
+    ReorderByPart(e, s.entry_part, position);
     for (std::size_t k = 0; k < e.size(); ++k) {
       const std::uint64_t v = e.coords[k * e.rank + ax] + start[s.entry_part[k]] / c;
       if (v > std::numeric_limits<std::uint32_t>::max()) {
