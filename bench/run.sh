@@ -30,7 +30,7 @@ small=${BENCH_SMALL_DATA:-$build/bench-data-small}
 if [ ! -f "$small/.complete-365" ]; then
   echo "generating 365 small MUR-like granules in $small"
   rm -rf "$small"; mkdir -p "$small"
-  /usr/bin/python3 "$here/gen_granules.py" --count 365 --small --out "$small"
+  /usr/bin/python3 "$here/gen_granules.py" --count 365 --small --out "$small" >/dev/null
   touch "$small/.complete-365"
 fi
 for jobs in 1 2; do

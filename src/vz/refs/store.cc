@@ -185,8 +185,7 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
   for (const auto& g : dataset.groups) has_root = has_root || g.path == "/";
   if (!has_root) store.groups.push_back({"", SortedJson::object()});
   for (const auto& g : dataset.groups) {
-    VZ_ASSIGN_OR_RETURN(auto attrs, ParseLenientJson(TranslateGroupAttributes(g)));
-    store.groups.push_back({StripSlashes(g.path), std::move(attrs)});
+    store.groups.push_back({StripSlashes(g.path), TranslateGroupAttributesJson(g)});
   }
   const auto dims = ResolveDimensions(dataset);
   for (std::size_t i = 0; i < dataset.arrays.size(); ++i) {
@@ -201,7 +200,7 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
           "{} uses {}, which zarr readers cannot decode; MaterializeInline must decode it first",
           a.path, plan.decode_reason));
     }
-    const ArrayMetadata meta = TranslateArray(a, dims[i], netcdf3, plan);
+    ArrayMetadataJson meta = TranslateArrayJson(a, dims[i], netcdf3, plan);
     RefArray out;
     out.name = StripSlashes(a.path);
     // netCDF-4 stores a variable whose name is taken by a dimension it does not use as
@@ -211,8 +210,8 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
     if (dataset.format == "netcdf4" && out.name.compare(base, kNonCoord.size(), kNonCoord) == 0) {
       out.name.erase(base, kNonCoord.size());
     }
-    VZ_ASSIGN_OR_RETURN(out.zarray, ParseLenientJson(meta.zarray));
-    VZ_ASSIGN_OR_RETURN(out.zattrs, ParseLenientJson(meta.zattrs));
+    out.zarray = std::move(meta.zarray);
+    out.zattrs = std::move(meta.zattrs);
     VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));
     if (a.dtype.kind == model::DType::Kind::kVlenString) {
       if (a.vlen_values->size() != count) {

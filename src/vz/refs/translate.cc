@@ -192,40 +192,55 @@ bool IsNetcdfDatetime(const model::Array& array) {
   return v->is_string() && v->get_ref<const std::string&>().find("since") != std::string::npos;
 }
 
-void AppendUintList(std::string& out, std::span<const std::uint64_t> values, bool zero_to_one) {
-  out += '[';
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(zero_to_one && values[i] == 0 ? 1 : values[i]);
+// model::Json (insertion-ordered, raw strings) as the sorted, UTF-8-clean JSON zarr writes.
+SortedJson ToSorted(const model::Json& v) {
+  switch (v.type()) {
+    case model::Json::value_t::string:
+      return SanitizeUtf8(v.get_ref<const std::string&>());
+    case model::Json::value_t::array: {
+      SortedJson out = SortedJson::array();
+      for (const auto& x : v) out.push_back(ToSorted(x));
+      return out;
+    }
+    case model::Json::value_t::object: {
+      SortedJson out = SortedJson::object();
+      for (auto it = v.begin(); it != v.end(); ++it) out[SanitizeUtf8(it.key())] = ToSorted(*it);
+      return out;
+    }
+    case model::Json::value_t::boolean:
+      return v.get<bool>();
+    case model::Json::value_t::number_integer:
+      return v.get<std::int64_t>();
+    case model::Json::value_t::number_unsigned:
+      return v.get<std::uint64_t>();
+    case model::Json::value_t::number_float:
+      return v.get<double>();
+    default:
+      return nullptr;
   }
-  out += ']';
 }
 
-void AppendAttributes(std::string& out, const std::vector<model::Attribute>& attributes,
-                      const std::set<std::string>& drop, const std::vector<std::string>* dims) {
-  // zarr writes .zattrs with sorted keys; names are sanitised first so that the order is that
-  // of the text a reader sees.
-  std::map<std::string, const model::Json*> sorted;
+// zarr writes .zattrs with sorted keys; names are sanitised first so that the order is that of
+// the text a reader sees (a later duplicate after sanitising wins, as it did in the text).
+SortedJson AttributesJson(const std::vector<model::Attribute>& attributes,
+                          const std::set<std::string>& drop, const std::vector<std::string>* dims) {
+  SortedJson out = SortedJson::object();
   for (const auto& a : attributes) {
     if (IsHiddenAttribute(a) || drop.count(a.name) != 0) continue;
-    sorted[SanitizeUtf8(a.name)] = &a.value;
+    out[SanitizeUtf8(a.name)] = ToSorted(a.value);
   }
-  model::Json dim_list;
   if (dims != nullptr) {
-    dim_list = model::Json::array();
-    for (const auto& d : *dims) dim_list.push_back(d);
-    sorted["_ARRAY_DIMENSIONS"] = &dim_list;
+    SortedJson list = SortedJson::array();
+    for (const auto& d : *dims) list.push_back(SanitizeUtf8(d));
+    out["_ARRAY_DIMENSIONS"] = std::move(list);
   }
-  out += '{';
-  bool first = true;
-  for (const auto& [name, value] : sorted) {
-    if (!first) out += ',';
-    first = false;
-    AppendJsonString(out, name);
-    out += ':';
-    AppendJson(out, *value);
-  }
-  out += '}';
+  return out;
+}
+
+SortedJson UintList(std::span<const std::uint64_t> values, bool zero_to_one) {
+  SortedJson out = SortedJson::array();
+  for (auto v : values) out.push_back(zero_to_one && v == 0 ? std::uint64_t{1} : v);
+  return out;
 }
 
 }  // namespace
@@ -488,8 +503,9 @@ bool HasUnwrittenChunks(const model::Array& array) {
 }
 }  // namespace
 
-ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
-                             bool netcdf3, const CodecPlan& plan) {
+ArrayMetadataJson TranslateArrayJson(const model::Array& array,
+                                     const std::vector<std::string>& dims, bool netcdf3,
+                                     const CodecPlan& plan) {
   const bool vlen = array.dtype.kind == Kind::kVlenString;
   // Compact arrays, and arrays MaterializeInline decoded (it turns them into compact ones), are
   // held whole and raw in the references: one chunk, no filters.
@@ -527,33 +543,42 @@ ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::s
   }
   if (netcdf3 && !consumed.empty()) consumed = {"missing_value", "_FillValue"};
 
-  ArrayMetadata meta;
-  std::string& z = meta.zarray;
-  z += "{\"chunks\":";
-  AppendUintList(z, whole ? array.shape : array.chunk_shape, true);
-  z += ",\"compressor\":null,\"dtype\":";
-  AppendJson(z, vlen ? SortedJson("|O") : ZarrDtype(array.dtype));
-  z += ",\"fill_value\":";
-  AppendJson(z, fill);
-  z += ",\"filters\":";
+  ArrayMetadataJson meta;
+  meta.zarray = SortedJson::object();
+  meta.zarray["chunks"] = UintList(whole ? array.shape : array.chunk_shape, true);
+  meta.zarray["compressor"] = nullptr;
+  meta.zarray["dtype"] = vlen ? SortedJson("|O") : ZarrDtype(array.dtype);
+  meta.zarray["fill_value"] = fill;
   if (vlen) {
-    z += "[{\"id\":\"vlen-utf8\"}]";
+    meta.zarray["filters"] = SortedJson::array({{{"id", "vlen-utf8"}}});
   } else if (in_memory) {
-    z += "null";
+    meta.zarray["filters"] = nullptr;
   } else {
-    AppendJson(z, plan.filters);
+    meta.zarray["filters"] = plan.filters;
   }
-  z += ",\"order\":\"C\",\"shape\":";
-  AppendUintList(z, array.shape, false);
-  z += ",\"zarr_format\":2}";
-
-  AppendAttributes(meta.zattrs, array.attributes, consumed, &dims);
+  meta.zarray["order"] = "C";
+  meta.zarray["shape"] = UintList(array.shape, false);
+  meta.zarray["zarr_format"] = 2;
+  meta.zattrs = AttributesJson(array.attributes, consumed, &dims);
   return meta;
+}
+
+ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
+                             bool netcdf3, const CodecPlan& plan) {
+  const ArrayMetadataJson j = TranslateArrayJson(array, dims, netcdf3, plan);
+  ArrayMetadata meta;
+  AppendJson(meta.zarray, j.zarray);
+  AppendJson(meta.zattrs, j.zattrs);
+  return meta;
+}
+
+SortedJson TranslateGroupAttributesJson(const model::Group& group) {
+  return AttributesJson(group.attributes, {}, nullptr);
 }
 
 std::string TranslateGroupAttributes(const model::Group& group) {
   std::string out;
-  AppendAttributes(out, group.attributes, {}, nullptr);
+  AppendJson(out, TranslateGroupAttributesJson(group));
   return out;
 }
 

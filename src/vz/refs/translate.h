@@ -76,8 +76,18 @@ struct ArrayMetadata {
 ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
                              bool netcdf3, const CodecPlan& plan);
 
+// The same as parsed JSON (what reference stores hold).
+struct ArrayMetadataJson {
+  SortedJson zarray;
+  SortedJson zattrs;
+};
+ArrayMetadataJson TranslateArrayJson(const model::Array& array,
+                                     const std::vector<std::string>& dims, bool netcdf3,
+                                     const CodecPlan& plan);
+
 // .zattrs of a group: its attributes minus hidden ones, keys sorted.
 std::string TranslateGroupAttributes(const model::Group& group);
+SortedJson TranslateGroupAttributesJson(const model::Group& group);
 
 // numcodecs VLenUTF8 buffer: uint32 LE item count, then per item uint32 LE length and UTF-8
 // bytes (a null becomes ""; ill-formed UTF-8 is replaced so that Python can decode it).
