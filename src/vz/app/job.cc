@@ -190,7 +190,9 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
                                             c.end_date.empty() ? "now" : c.end_date)),
                 kJobBadConfig);
   }
-  LogJson("info", "search", {{"granules", std::to_string(found->granules.size())}});
+  LogJson("info", "search",
+          {{"granules", std::to_string(found->granules.size())},
+           {"granules_without_netcdf", std::to_string(found->without_data.size())}});
 
   // 3. How to read them: in-region S3 (direct) or HTTPS with Earthdata Login.
   const bool direct = c.access == "direct";
@@ -311,6 +313,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   j["end_date"] = c.end_date;
   j["access"] = direct ? "direct" : "https";
   j["granules_found"] = found->granules.size();
+  j["granules_without_netcdf"] = found->without_data;
   j["published"] = published;
   if (verified.ok()) {
     SortedJson samples = SortedJson::array();

@@ -27,8 +27,9 @@ struct CatalogGranule {
 
 struct CatalogResult {
   std::vector<CatalogGranule> granules;
-  std::string s3_credentials_url;  // the DAAC's s3credentials endpoint, when known
-  bool level2 = false;             // the collection is Level 2 (processing level or name)
+  std::string s3_credentials_url;         // the DAAC's s3credentials endpoint, when known
+  bool level2 = false;                    // the collection is Level 2 (processing level or name)
+  std::vector<std::string> without_data;  // granules with no netCDF/HDF5 file (GranuleUR)
 };
 
 // Finds the collection's granules between the configured dates (CMR in production; tests may

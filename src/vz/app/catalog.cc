@@ -1,0 +1,284 @@
+#include "vz/app/catalog.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "vz/auth/sigv4.h"
+
+namespace vz::app {
+
+namespace {
+
+using Json = nlohmann::json;
+
+bool AllDigits(const std::string& s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool IsDataFile(const std::string& name) {
+  const std::string n = Lower(name);
+  for (const char* ext : {".nc", ".nc4", ".h5", ".hdf5", ".he5", ".hdf"}) {
+    const std::string e = ext;
+    if (n.size() > e.size() && n.compare(n.size() - e.size(), e.size(), e) == 0) return true;
+  }
+  return false;
+}
+
+std::string BaseName(const std::string& url) {
+  const auto slash = url.find_last_of('/');
+  return slash == std::string::npos ? url : url.substr(slash + 1);
+}
+
+std::string Str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<std::string> CmrTime(const std::string& value, bool end) {
+  int y = 0;
+  int m = 0;
+  int d = 0;
+  std::string time;
+  const auto dash1 = value.find('-');
+  const auto dash2 = dash1 == std::string::npos ? dash1 : value.find('-', dash1 + 1);
+  if (dash1 == std::string::npos || dash2 == std::string::npos) {
+    return InvalidArgument(fmt::format("date '{}' is neither M-D-YYYY nor YYYY-MM-DD", value));
+  }
+  const std::string a = value.substr(0, dash1);
+  const std::string b = value.substr(dash1 + 1, dash2 - dash1 - 1);
+  std::string c = value.substr(dash2 + 1);
+  const auto t = c.find_first_of("T ");
+  if (t != std::string::npos) {
+    time = c.substr(t + 1);
+    c = c.substr(0, t);
+  }
+  if (!AllDigits(a) || !AllDigits(b) || !AllDigits(c)) {
+    return InvalidArgument(fmt::format("date '{}' is neither M-D-YYYY nor YYYY-MM-DD", value));
+  }
+  if (a.size() == 4) {  // ISO 8601
+    y = std::stoi(a);
+    m = std::stoi(b);
+    d = std::stoi(c);
+  } else if (c.size() == 4 && a.size() <= 2 && b.size() <= 2 && time.empty()) {  // M-D-YYYY
+    m = std::stoi(a);
+    d = std::stoi(b);
+    y = std::stoi(c);
+  } else {
+    return InvalidArgument(fmt::format("date '{}' is neither M-D-YYYY nor YYYY-MM-DD", value));
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] ||
+      (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))) {
+    return InvalidArgument(fmt::format("date '{}' does not exist", value));
+  }
+  if (!time.empty()) {
+    if (!time.empty() && (time.back() == 'Z' || time.back() == 'z')) time.pop_back();
+    int hh = 0;
+    int mm = 0;
+    int ss = 0;
+    if (std::sscanf(time.c_str(), "%d:%d:%d", &hh, &mm, &ss) < 2 || hh > 23 || mm > 59 || ss > 60 ||
+        hh < 0 || mm < 0 || ss < 0) {
+      return InvalidArgument(fmt::format("time in '{}' is not HH:MM[:SS]Z", value));
+    }
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, hh, mm, ss);
+  }
+  return fmt::format("{:04}-{:02}-{:02}T{}Z", y, m, d, end ? "23:59:59" : "00:00:00");
+}
+
+Result<std::string> GranuleSearchUrl(const std::string& cmr_url, const JobConfig& config,
+                                     int page_size) {
+  std::string base = cmr_url.empty() ? "https://cmr.earthdata.nasa.gov/search" : cmr_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string url = fmt::format("{}/granules.umm_json?short_name={}", base,
+                                auth::UriEncode(config.collection, false));
+  if (!config.start_date.empty() || !config.end_date.empty()) {
+    std::string from;
+    std::string to;
+    if (!config.start_date.empty()) {
+      VZ_ASSIGN_OR_RETURN(from, CmrTime(config.start_date, false).Annotate("START_DATE"));
+    }
+    if (!config.end_date.empty()) {
+      VZ_ASSIGN_OR_RETURN(to, CmrTime(config.end_date, true).Annotate("END_DATE"));
+    }
+    if (!from.empty() && !to.empty() && from > to) {
+      return InvalidArgument(
+          fmt::format("START_DATE {} is after END_DATE {}", config.start_date, config.end_date));
+    }
+    url += "&temporal%5B%5D=" + auth::UriEncode(from + "," + to, false);
+  }
+  url += fmt::format("&sort_key%5B%5D=start_date&page_size={}", page_size);
+  return url;
+}
+
+Result<CatalogResult> ParseGranulePage(const std::string& body) {
+  const Json page = Json::parse(body, nullptr, false);
+  if (page.is_discarded() || !page.is_object()) return Corrupt("CMR answered with no JSON");
+  CatalogResult out;
+  auto items = page.find("items");
+  if (items == page.end() || !items->is_array()) return Corrupt("CMR answer has no items");
+  for (const auto& item : *items) {
+    const Json& umm = item.value("umm", Json::object());
+    const std::string ur = Str(umm, "GranuleUR");
+    // The data files: netCDF/HDF5 names from DataGranule, else from the GET DATA links.
+    std::vector<std::string> names;
+    const Json& dg = umm.value("DataGranule", Json::object());
+    for (const auto& f : dg.value("ArchiveAndDistributionInformation", Json::array())) {
+      const std::string n = Str(f, "Name");
+      if (IsDataFile(n)) names.push_back(n);
+    }
+    std::vector<std::pair<std::string, std::string>> links;  // type, url
+    for (const auto& r : umm.value("RelatedUrls", Json::array())) {
+      const std::string url = Str(r, "URL");
+      const std::string type = Str(r, "Type");
+      links.emplace_back(type, url);
+      if (out.s3_credentials_url.empty() && url.find("/s3credentials") != std::string::npos) {
+        out.s3_credentials_url = url;
+      }
+    }
+    if (names.empty()) {
+      for (const auto& [type, url] : links) {
+        if (type == "GET DATA" && IsDataFile(BaseName(url)) &&
+            std::find(names.begin(), names.end(), BaseName(url)) == names.end()) {
+          names.push_back(BaseName(url));
+        }
+      }
+    }
+    std::string begin;
+    std::string end;
+    const Json& te = umm.value("TemporalExtent", Json::object());
+    if (te.contains("RangeDateTime")) {
+      begin = Str(te["RangeDateTime"], "BeginningDateTime");
+      end = Str(te["RangeDateTime"], "EndingDateTime");
+    } else if (te.contains("SingleDateTime")) {
+      begin = end = Str(te, "SingleDateTime");
+    }
+    std::optional<std::int64_t> cycle;
+    std::optional<std::int64_t> pass;
+    const Json track = umm.value("SpatialExtent", Json::object())
+                           .value("HorizontalSpatialDomain", Json::object())
+                           .value("Track", Json::object());
+    if (track.contains("Cycle") && track["Cycle"].is_number_integer()) {
+      cycle = track["Cycle"].get<std::int64_t>();
+    }
+    for (const auto& p : track.value("Passes", Json::array())) {
+      if (p.contains("Pass") && p["Pass"].is_number_integer()) {
+        pass = p["Pass"].get<std::int64_t>();
+        break;
+      }
+    }
+    if (names.empty()) out.without_data.push_back(ur);
+    for (const auto& n : names) {
+      CatalogGranule g;
+      g.name = n;
+      for (const auto& [type, url] : links) {
+        if (BaseName(url) != n) continue;
+        if (type == "GET DATA VIA DIRECT ACCESS" && url.rfind("s3://", 0) == 0) g.s3_url = url;
+        if (type == "GET DATA" && url.rfind("http", 0) == 0) g.https_url = url;
+      }
+      if (g.s3_url.empty() && g.https_url.empty()) {
+        return Corrupt(fmt::format("granule {}: no data link for {}", ur, n));
+      }
+      g.begin = begin;
+      g.end = end;
+      g.cycle = cycle;
+      g.pass = pass;
+      out.granules.push_back(std::move(g));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Result<io::HttpResponse> CmrGet(io::HttpTransport& transport, const std::string& url,
+                                const std::string& search_after) {
+  for (int attempt = 0;; ++attempt) {
+    io::HttpRequest req;
+    req.url = url;
+    req.headers = {"Accept: application/json", "Client-Id: vzgen"};
+    if (!search_after.empty()) req.headers.push_back("CMR-Search-After: " + search_after);
+    req.max_body = 512ull << 20;
+    auto r = transport.Submit(req).get();
+    const bool retry = !r.ok() || r->status == 429 || r->status >= 500;
+    if (!retry || attempt >= 4) return r;
+    long wait_ms = 500L << attempt;
+    if (r.ok()) {
+      const std::string after = r->Header("retry-after");
+      if (AllDigits(after)) wait_ms = std::min(60'000L, std::stol(after) * 1000);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  }
+}
+
+Error CmrError(const io::HttpResponse& r, const std::string& url) {
+  std::string detail;
+  const Json j = Json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array()) {
+    for (const auto& e : j["errors"]) {
+      if (!detail.empty()) detail += "; ";
+      detail += e.is_string() ? e.get<std::string>() : e.dump();
+    }
+  }
+  const std::string msg = fmt::format("CMR answered HTTP {} for {}{}", r.status, url,
+                                      detail.empty() ? "" : ": " + detail);
+  if (r.status == 400 || r.status == 404) return InvalidArgument(msg);
+  if (r.status == 401 || r.status == 403) return PermissionDenied(msg);
+  return IoError(msg);
+}
+
+}  // namespace
+
+Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string& cmr_url,
+                                const JobConfig& config, int page_size) {
+  std::string base = cmr_url.empty() ? "https://cmr.earthdata.nasa.gov/search" : cmr_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  // The collection first: an unknown name is a configuration error, not an empty search.
+  const std::string coll_url = fmt::format("{}/collections.umm_json?short_name={}&page_size=1",
+                                           base, auth::UriEncode(config.collection, false));
+  VZ_ASSIGN_OR_RETURN(auto coll, CmrGet(transport, coll_url, ""));
+  if (coll.status != 200) return CmrError(coll, coll_url);
+  const Json cj = Json::parse(coll.body, nullptr, false);
+  if (!cj.is_object() || cj.value("hits", 0) == 0 || !cj.contains("items") || cj["items"].empty()) {
+    return NotFound(fmt::format("no collection named {} in CMR at {}", config.collection, base));
+  }
+  CatalogResult out;
+  const Json& cumm = cj["items"][0].value("umm", Json::object());
+  const std::string level = cumm.value("ProcessingLevel", Json::object()).value("Id", "");
+  out.level2 = level.rfind("2", 0) == 0 || config.collection.find("L2") != std::string::npos;
+  out.s3_credentials_url = cumm.value("DirectDistributionInformation", Json::object())
+                               .value("S3CredentialsAPIEndpoint", "");
+
+  VZ_ASSIGN_OR_RETURN(const std::string url, GranuleSearchUrl(base, config, page_size));
+  std::string search_after;
+  for (int page = 0; page < 100000; ++page) {
+    VZ_ASSIGN_OR_RETURN(auto r, CmrGet(transport, url, search_after));
+    if (r.status != 200) return CmrError(r, url);
+    auto parsed = ParseGranulePage(r.body);
+    if (!parsed.ok())
+      return std::move(parsed).error().Annotate("in CMR page " + std::to_string(page + 1));
+    const Json body = Json::parse(r.body, nullptr, false);
+    const std::size_t items = body.is_object() && body.contains("items") ? body["items"].size() : 0;
+    for (auto& g : parsed->granules) out.granules.push_back(std::move(g));
+    for (auto& w : parsed->without_data) out.without_data.push_back(std::move(w));
+    if (out.s3_credentials_url.empty()) out.s3_credentials_url = parsed->s3_credentials_url;
+    search_after = r.Header("cmr-search-after");
+    if (items == 0 || items < static_cast<std::size_t>(page_size) || search_after.empty()) break;
+  }
+  return out;
+}
+
+}  // namespace vz::app
