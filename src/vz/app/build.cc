@@ -491,6 +491,28 @@ Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::str
   return Combine(std::nullopt, "", unique, output, options, "build");
 }
 
+void OptionsFromStore(const SortedJson& meta, BuildOptions& options) {
+  if (!meta.is_object()) return;
+  if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {
+    if (meta.contains("new_dim")) {
+      options.combine.new_dim = meta.value("new_dim", "");
+      options.combine.granule_coord = meta.value("granule_coord", "index");
+    } else {
+      options.combine.concat_dim = meta.value("concat_dim", "");
+    }
+  }
+  if (options.loadable_vars.empty() && meta.contains("loadable_vars")) {
+    for (const auto& v : meta["loadable_vars"]) {
+      if (v.is_string()) options.loadable_vars.push_back(v.get<std::string>());
+    }
+  }
+  if (options.combine.identical_vars.empty() && meta.contains("identical_vars")) {
+    for (const auto& v : meta["identical_vars"]) {
+      if (v.is_string()) options.combine.identical_vars.insert(v.get<std::string>());
+    }
+  }
+}
+
 Result<BuildReport> Append(const std::string& store_path, const std::vector<std::string>& inputs,
                            BuildOptions options) {
   std::ifstream f(store_path, std::ios::binary);
@@ -498,28 +520,8 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
   std::stringstream text;
   text << f.rdbuf();
   VZ_ASSIGN_OR_RETURN(auto store, refs::ReadRefStore(text.str(), store_path));
-  // Options recorded in the store apply unless given again.
+  OptionsFromStore(store.meta, options);
   const SortedJson& meta = store.meta;
-  if (meta.is_object()) {
-    if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {
-      if (meta.contains("new_dim")) {
-        options.combine.new_dim = meta.value("new_dim", "");
-        options.combine.granule_coord = meta.value("granule_coord", "index");
-      } else {
-        options.combine.concat_dim = meta.value("concat_dim", "");
-      }
-    }
-    if (options.loadable_vars.empty() && meta.contains("loadable_vars")) {
-      for (const auto& v : meta["loadable_vars"]) {
-        if (v.is_string()) options.loadable_vars.push_back(v.get<std::string>());
-      }
-    }
-    if (options.combine.identical_vars.empty() && meta.contains("identical_vars")) {
-      for (const auto& v : meta["identical_vars"]) {
-        if (v.is_string()) options.combine.identical_vars.insert(v.get<std::string>());
-      }
-    }
-  }
   if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {
     return InvalidArgument(fmt::format(
         "{} does not say which dimension it was built along; give --concat-dim or --new-dim",

@@ -63,6 +63,10 @@ refs::SortedJson ReportJson(const std::string& command, const std::string& outpu
 Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::string& output,
                           const BuildOptions& options);
 
+// Applies what a store recorded about how it was built (its "vzgen" key) to options the user
+// did not give.
+void OptionsFromStore(const refs::SortedJson& meta, BuildOptions& options);
+
 // Adds `inputs` to the existing store at `store`, which is replaced atomically; inputs whose
 // URL is already in the store are left out. Options the store was built with are reused unless
 // given again.

@@ -63,7 +63,7 @@ Status UseEarthdataLogin(const std::string& user, const std::string& password,
 
 Result<auth::AwsCredentials> JobAwsCredentials() { return auth::EnvironmentCredentials(); }
 
-std::string Prefix(const JobConfig& c) { return "virtual_collections/" + c.collection + "/"; }
+std::string Prefix(const JobConfig& c) { return c.output_prefix + c.collection + "/"; }
 
 // Writes `text` to every destination of the job: OUTPUT_BUCKET (and STAGING_BUCKET) or the
 // local output directory. Returns where it went.
@@ -210,6 +210,22 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
     by_url[url] = &g;
   }
 
+  // Credentials are checked on the first granule: when they are refused, every granule would
+  // be skipped for the same reason.
+  {
+    Status st = Ok();
+    auto probe = OpenUrl(urls.front(), RemoteOptionsFromEnvironment());
+    if (!probe.ok()) {
+      st = probe.error();
+    } else if (auto info = (*probe)->Stat(); !info.ok()) {
+      st = info.error();
+    }
+    if (!st.ok() && st.error().code() == ErrorCode::kPermission) {
+      return Fail("credentials", std::move(st).error().Annotate("reading the first granule"),
+                  kJobAuthFailed);
+    }
+  }
+
   // 4. Build, or append to what is published.
   BuildOptions options;
   options.loadable_vars = c.loadable_vars;
@@ -229,25 +245,53 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   }
   const std::string s3_name = StoreFileName(c.collection, c.start_date, c.end_date, "s3");
   const std::string https_name = StoreFileName(c.collection, c.start_date, c.end_date, "https");
+  // URLs in either form: s3://bucket/key, or the catalog's https link for it (the seed's host
+  // map when the catalog does not say). The same references give both stores.
+  std::map<std::string, std::string> https_base;  // bucket -> "https://host/"
+  for (const auto& g : found->granules) {
+    if (g.s3_url.size() <= 5 || g.https_url.empty()) continue;
+    const std::string key = g.s3_url.substr(5);
+    if (g.https_url.size() > key.size() &&
+        g.https_url.compare(g.https_url.size() - key.size(), key.size(), key) == 0) {
+      https_base.emplace(key.substr(0, key.find('/')),
+                         g.https_url.substr(0, g.https_url.size() - key.size()));
+    }
+  }
+  auto to_kind = [&](const std::string& url, bool s3) -> Result<std::string> {
+    const bool is_s3 = url.rfind("s3://", 0) == 0;
+    if (s3) return is_s3 ? Result<std::string>(url) : S3TwinUrl(url);
+    if (!is_s3) return url;
+    const std::string key = url.substr(5);
+    auto base = https_base.find(key.substr(0, key.find('/')));
+    if (base != https_base.end()) return base->second + key;
+    return HttpsTwinUrl(url);
+  };
+  auto map_store = [&](refs::RefStore store, bool s3) -> Result<refs::RefStore> {
+    for (auto& u : store.urls) {
+      VZ_ASSIGN_OR_RETURN(u, to_kind(u, s3));
+    }
+    SortedJson& granules = store.meta["granules"];
+    if (granules.is_array()) {
+      for (auto& gname : granules) {
+        if (!gname.is_string()) continue;
+        auto twin = to_kind(gname.get<std::string>(), s3);
+        if (twin.ok()) gname = *twin;
+      }
+    }
+    return store;
+  };
+
   std::optional<refs::RefStore> existing;
   if (c.mode == "append") {
     auto published = ReadPublished(c, env, s3_name);
     if (!published.ok()) return Fail("append", published.error(), ExitFor(published.error()));
     if (*published) {
       // The published store speaks s3://; compare and extend it in the URLs read now.
-      auto mapped = WithTwinUrls(**published, direct ? "s3" : "https");
+      auto mapped = map_store(std::move(**published), direct);
       if (!mapped.ok()) return Fail("append", mapped.error(), kJobFailed);
-      SortedJson& granules = mapped->meta["granules"];
-      if (granules.is_array()) {
-        for (auto& gname : granules) {
-          if (!gname.is_string()) continue;
-          auto twin =
-              direct ? S3TwinUrl(gname.get<std::string>()) : HttpsTwinUrl(gname.get<std::string>());
-          if (twin.ok()) gname = *twin;
-        }
-      }
+      OptionsFromStore(mapped->meta, options);
       std::set<std::string> present;
-      for (const auto& gname : granules) {
+      for (const auto& gname : mapped->meta["granules"]) {
         if (gname.is_string()) present.insert(gname.get<std::string>());
       }
       std::vector<std::string> fresh;
@@ -277,22 +321,10 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   auto verified = VerifyStore(combined->store, vo);
 
   // 6. The two stores, from the same references.
-  auto s3_store = WithTwinUrls(combined->store, "s3");
-  auto https_store = WithTwinUrls(combined->store, "https");
+  auto s3_store = map_store(combined->store, true);
+  auto https_store = map_store(combined->store, false);
   if (!s3_store.ok()) return Fail("publish", s3_store.error(), kJobFailed);
   if (!https_store.ok()) return Fail("publish", https_store.error(), kJobFailed);
-  // The recorded granule list follows the store's URLs.
-  for (auto* st : {&*s3_store, &*https_store}) {
-    const bool want_s3 = st == &*s3_store;
-    SortedJson& granules = st->meta["granules"];
-    if (!granules.is_array()) continue;
-    for (auto& gname : granules) {
-      if (!gname.is_string()) continue;
-      auto twin =
-          want_s3 ? S3TwinUrl(gname.get<std::string>()) : HttpsTwinUrl(gname.get<std::string>());
-      if (twin.ok()) gname = *twin;
-    }
-  }
   std::vector<std::string> published;
   for (const auto& [name, store] :
        {std::pair<std::string, const refs::RefStore*>{s3_name, &*s3_store},

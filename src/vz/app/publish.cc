@@ -20,7 +20,8 @@ Result<std::string> HttpsTwinUrl(const std::string& s3_url) {
 }
 
 Result<std::string> S3TwinUrl(const std::string& https_url) {
-  const std::string scheme = "https://";
+  // http:// too: test servers and private mirrors.
+  const std::string scheme = https_url.rfind("http://", 0) == 0 ? "http://" : "https://";
   if (https_url.rfind(scheme, 0) != 0) {
     return InvalidArgument(fmt::format("not an https:// URL: {}", https_url));
   }
@@ -44,7 +45,7 @@ Result<refs::RefStore> WithTwinUrls(const refs::RefStore& store, const std::stri
       if (url.rfind("s3://", 0) == 0) continue;
       VZ_ASSIGN_OR_RETURN(url, S3TwinUrl(url));
     } else if (kind == "https") {
-      if (url.rfind("https://", 0) == 0) continue;
+      if (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) continue;
       VZ_ASSIGN_OR_RETURN(url, HttpsTwinUrl(url));
     } else {
       return InvalidArgument(fmt::format("unknown store kind {}", kind));

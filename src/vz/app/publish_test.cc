@@ -20,7 +20,8 @@ TEST(Publish, HttpsTwinFollowsTheSeedHostMap) {
   for (const char* bad : {"s3://", "s3://bucket", "s3://bucket/", "http://x/y/z", "/tmp/a.nc"}) {
     EXPECT_FALSE(HttpsTwinUrl(bad).ok()) << bad;
   }
-  for (const char* bad : {"https://host", "https://host/bucket", "s3://b/k"}) {
+  EXPECT_EQ(*S3TwinUrl("http://127.0.0.1:8080/bucket/dir/a.nc"), "s3://bucket/dir/a.nc");
+  for (const char* bad : {"https://host", "https://host/bucket", "s3://b/k", "/data/a.nc"}) {
     EXPECT_FALSE(S3TwinUrl(bad).ok()) << bad;
   }
 }

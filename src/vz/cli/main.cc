@@ -3,11 +3,15 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "vz/app/build.h"
+#include "vz/app/catalog.h"
+#include "vz/app/job.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
@@ -130,15 +134,39 @@ int Run(int argc, char** argv) {
   };
   CLI::App* build = app.add_subcommand(
       "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
-  build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)")
-      ->required();
-  build->add_option("-o,--output", output, "output store (JSON)")->required();
+  build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
+  build->add_option("-o,--output", output,
+                    "output store (JSON); with --collection a directory or s3://bucket/prefix/");
+  std::string collection;
+  std::string start_date;
+  std::string end_date;
+  std::string cmr_url;
+  std::string access = "https";
+  build->add_option("--collection", collection,
+                    "build a whole collection found in CMR instead of FILES (see docs/job.md)");
+  build->add_option("--start", start_date, "with --collection: first day (M-D-YYYY or ISO 8601)");
+  build->add_option("--end", end_date, "with --collection: last day, included");
+  build->add_option("--cmr-url", cmr_url, "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
+  build->add_option("--access", access, "with --collection: https (default) or direct (s3)")
+      ->check(CLI::IsMember({"https", "direct"}));
   add_combine_options(build);
   CLI::App* append =
       app.add_subcommand("append", "add granules to a store made by build (replaced atomically)");
   append->add_option("store", store, "the existing store (JSON)")->required();
   append->add_option("files", inputs, "granules to add")->required();
   add_combine_options(append);
+
+  CLI::App* search = app.add_subcommand(
+      "search", "list a collection's granules from CMR (name, time, s3 and https links)");
+  bool search_json = false;
+  search->add_option("--collection", collection, "collection short name")->required();
+  search->add_option("--start", start_date, "first day (M-D-YYYY or ISO 8601)");
+  search->add_option("--end", end_date, "last day, included");
+  search->add_option("--cmr-url", cmr_url,
+                     "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
+  search->add_flag("--json", search_json, "one JSON object per granule instead of a table");
+  CLI::App* job = app.add_subcommand(
+      "job", "the collection job, configured by environment variables (docs/job.md)");
 
   CLI::App* verify = app.add_subcommand(
       "verify", "read a sample of a store's chunks through their references and decode them");
@@ -150,9 +178,11 @@ int Run(int argc, char** argv) {
 
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
-      first != "build" && first != "append" && first != "verify") {
-    std::cerr << "vzgen: error: unknown command '" << argv[1]
-              << "' (commands: scan, inspect, build, append, verify; see vzgen --help)\n";
+      first != "build" && first != "append" && first != "verify" && first != "search" &&
+      first != "job") {
+    std::cerr
+        << "vzgen: error: unknown command '" << argv[1]
+        << "' (commands: scan, inspect, build, append, verify, search, job; see vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -202,6 +232,89 @@ int Run(int argc, char** argv) {
     std::cout << fmt::format("{} chunks of {} arrays decoded, {} failed\n", result->chunks,
                              result->arrays, result->failures.size());
     return result->failures.empty() ? kExitOk : kExitFailed;
+  }
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  if (cmr_url.empty()) cmr_url = env("VZ_CMR_URL");
+  if (search->parsed()) {
+    vz::app::JobConfig c;
+    c.collection = collection;
+    c.start_date = start_date;
+    c.end_date = end_date;
+    auto found = vz::app::SearchCmr(vz::io::HttpTransport::Default(), cmr_url, c);
+    if (!found.ok()) return Report(std::move(found).error());
+    for (const auto& g : found->granules) {
+      if (search_json) {
+        nlohmann::json j = {{"name", g.name},
+                            {"begin", g.begin},
+                            {"end", g.end},
+                            {"s3", g.s3_url},
+                            {"https", g.https_url}};
+        if (g.cycle) j["cycle"] = *g.cycle;
+        if (g.pass) j["pass"] = *g.pass;
+        std::cout << j.dump() << "\n";
+      } else {
+        std::cout << fmt::format("{}  {}  {}\n", g.begin, g.name,
+                                 g.s3_url.empty() ? g.https_url : g.s3_url);
+      }
+    }
+    if (!search_json) {
+      std::cerr << fmt::format("{} granules ({} without a netCDF/HDF5 file)\n",
+                               found->granules.size(), found->without_data.size());
+    }
+    return kExitOk;
+  }
+  auto run_job = [&](vz::app::JobConfig c) {
+    vz::app::JobEnvironment je;
+    je.getenv = env;
+    je.aws_endpoint = env("VZ_AWS_ENDPOINT");
+    if (!env("AWS_REGION").empty()) je.aws_region = env("AWS_REGION");
+    const std::string url = c.cmr_url.empty() ? cmr_url : c.cmr_url;
+    je.search = [url](const vz::app::JobConfig& jc) {
+      return vz::app::SearchCmr(vz::io::HttpTransport::Default(), url, jc);
+    };
+    return vz::app::RunJob(c, je);
+  };
+  if (job->parsed()) {
+    auto config = vz::app::JobConfigFromEnvironment(env);
+    if (!config.ok()) {
+      vz::app::LogJson("error", "config", {{"error", config.error().ToString()}});
+      return vz::app::kJobBadConfig;
+    }
+    return run_job(*config);
+  }
+  if (build->parsed() && !collection.empty()) {
+    if (!inputs.empty()) {
+      std::cerr << "vzgen: error: give FILES or --collection, not both (see vzgen --help)\n";
+      return kExitUsage;
+    }
+    vz::app::JobConfig c;
+    c.collection = collection;
+    c.start_date = start_date;
+    c.end_date = end_date;
+    c.loadable_vars = SplitList(loadable);
+    c.access = access;
+    c.cmr_url = cmr_url;
+    c.jobs = build_options.jobs;
+    const std::string out = output.empty() ? "." : output;
+    if (out.rfind("s3://", 0) == 0) {
+      const std::string rest = out.substr(5);
+      const auto slash = rest.find('/');
+      c.output_bucket = rest.substr(0, slash);
+      c.output_prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      if (!c.output_prefix.empty() && c.output_prefix.back() != '/') c.output_prefix += '/';
+    } else {
+      c.output_dir = out;
+      c.output_prefix = "";
+    }
+    return run_job(c);
+  }
+  if (build->parsed() && (inputs.empty() || output.empty())) {
+    std::cerr
+        << "vzgen: error: build needs FILES and -o STORE, or --collection (see vzgen --help)\n";
+    return kExitUsage;
   }
   if (build->parsed() || append->parsed()) {
     CLI::App* cmd = build->parsed() ? build : append;

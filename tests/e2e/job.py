@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""`vzgen job` end to end, configured only by environment variables, against loopback stand-ins
+of every service: CMR (tests/servers/cmr_test_server.py), the Earthdata download host and Login
+(earthdata_server.py), and S3 + SSM (s3_server.py, which checks every signature). It checks:
+
+- both stores land at s3://OUTPUT_BUCKET/virtual_collections/<C>/<C>_<start>_to_<end>_virtual_
+  {s3,https}.json (and in STAGING_BUCKET), with the run report beside them;
+- their references equal a local-file build of the same granules (URLs reduced to file names),
+  the s3 store pointing at s3:// and the https store at the download host;
+- `vzgen verify` reads and decodes both through their own transports;
+- append mode adds a new granule, and a second append changes nothing;
+- bad configuration and bad credentials give the documented exit codes and one clear log line.
+
+Usage: job.py --vzgen BIN [--keep DIR]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
+import loopback  # noqa: E402
+
+BUCKET = "podaac-ops-cumulus-protected"
+COLL = "MUR-JPL-L4-GLOB-v4.1"
+FAILURES = []
+
+
+def check(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'} {name}{'' if ok or not detail else ': ' + detail}",
+          flush=True)
+    if not ok:
+        FAILURES.append(name)
+
+
+def normalise(text):
+    refs = json.loads(text)["refs"]
+    return {k: ([os.path.basename(v[0])] + v[1:] if isinstance(v, list) else v)
+            for k, v in refs.items()}
+
+
+def urls_of(text):
+    return {v[0] for v in json.loads(text)["refs"].values() if isinstance(v, list)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vzgen", required=True)
+    ap.add_argument("--keep")
+    args = ap.parse_args()
+    vzgen = os.path.abspath(args.vzgen)
+    work = args.keep or tempfile.mkdtemp(prefix="vz_job_")
+    os.makedirs(work, exist_ok=True)
+    www = os.path.join(work, "www")
+    data = os.path.join(www, BUCKET, COLL)
+    os.makedirs(data, exist_ok=True)
+    os.makedirs(os.path.join(www, "out-bucket"), exist_ok=True)
+    os.makedirs(os.path.join(www, "staging-bucket"), exist_ok=True)
+    spare = os.path.join(work, "spare")
+    subprocess.run([loopback.PYTHON, os.path.join(ROOT, "bench", "gen_granules.py"), "--small",
+                    "--count", "4", "--out", spare], check=True, stdout=subprocess.DEVNULL)
+    names = sorted(n for n in os.listdir(spare) if n.endswith(".nc"))
+    for n in names[:3]:
+        shutil.copy(os.path.join(spare, n), data)
+    params = os.path.join(work, "ssm.json")
+    with open(params, "w") as f:
+        json.dump({"/edl/user": "edluser", "/edl/pass": "edlpass", "/edl/wrongpass": "nope"}, f)
+
+    # The expected references: a local build of the same granules.
+    local = os.path.join(work, "local.json")
+    subprocess.run([vzgen, "build"] + [os.path.join(data, n) for n in names[:3]] +
+                   ["--loadable-vars", "lat,lon,time", "-o", local, "-q"], check=True)
+    with open(local) as f:
+        expected = normalise(f.read())
+
+    with loopback.Servers() as servers:
+        data_port, _edl, _s3p = servers.python("earthdata_server.py", [
+            www, "--user", "edluser", "--password", "edlpass", "--token", "edl-token"])
+        data_url = f"http://127.0.0.1:{data_port}"
+        (s3port,) = servers.python("s3_server.py", [
+            www, "--access-key", "AKIDJOB", "--secret", "jobsecret", "--token", "TASKTOKEN",
+            "--ssm-params", params])
+        log = os.path.join(work, "cmr.log")
+        (cmr_port,) = servers.python("cmr_test_server.py", [
+            www, "--bucket", BUCKET, "--data-url", data_url, "--log", log, "--throttle-once"])
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "EARTHDATA_", "VZ_")) and k != "NETRC"}
+        base.update({"HOME": work, "AWS_ACCESS_KEY_ID": "AKIDJOB",
+                     "AWS_SECRET_ACCESS_KEY": "jobsecret", "AWS_SESSION_TOKEN": "TASKTOKEN",
+                     "VZ_AWS_ENDPOINT": f"http://127.0.0.1:{s3port}",
+                     "VZ_CMR_URL": f"http://127.0.0.1:{cmr_port}/search",
+                     "VZ_EDL_HOST": "127.0.0.2"})
+        env = dict(base, COLLECTION=COLL, LOADABLE_VARS="lat,lon,time", START_DATE="1-1-2023",
+                   END_DATE="12-31-2023", OUTPUT_BUCKET="out-bucket",
+                   STAGING_BUCKET="staging-bucket", SSM_EDL_USERNAME="/edl/user",
+                   SSM_EDL_PASSWORD="/edl/pass", CPU_COUNT="2", MEMORY_LIMIT="12GB")
+
+        def job(e):
+            p = subprocess.run([vzgen, "job"], env=e, capture_output=True, text=True, timeout=300)
+            lines = [json.loads(x) for x in p.stderr.splitlines() if x.startswith("{")]
+            return p.returncode, lines, p.stderr
+
+        rc, lines, err = job(env)
+        check("job: exit 0", rc == 0, err[-800:])
+        check("job: every log line is JSON", all(
+            "event" in x and "time" in x for x in lines) and len(lines) == len(err.splitlines()),
+            err[-400:])
+        check("job: secrets never logged", "edlpass" not in err and "jobsecret" not in err)
+        prefix = f"virtual_collections/{COLL}/{COLL}_1-1-2023_to_12-31-2023_virtual_"
+        out = {kind: os.path.join(www, "out-bucket", prefix + kind + ".json")
+               for kind in ("s3", "https", "report")}
+        check("job: both stores and the report published",
+              all(os.path.exists(p) for p in out.values()), str(os.listdir(
+                  os.path.join(www, "out-bucket")) if os.path.isdir(
+                      os.path.join(www, "out-bucket")) else []))
+        check("job: copies in STAGING_BUCKET", os.path.exists(
+            os.path.join(www, "staging-bucket", prefix + "s3.json")))
+        with open(log) as f:
+            queries = f.read().splitlines()
+        want = ("/search/granules.umm_json?short_name=MUR-JPL-L4-GLOB-v4.1&temporal%5B%5D="
+                "2023-01-01T00%3A00%3A00Z%2C2023-12-31T23%3A59%3A59Z&sort_key%5B%5D=start_date"
+                "&page_size=2000|")
+        check("job: the exact CMR query (after one 429)", queries.count(want) >= 2, "\n".join(queries))
+        if all(os.path.exists(p) for p in out.values()):
+            s3_text = open(out["s3"]).read()
+            https_text = open(out["https"]).read()
+            check("job: s3 store equals the local build", normalise(s3_text) == expected)
+            check("job: https store equals the local build", normalise(https_text) == expected)
+            check("job: s3 store points at s3://",
+                  urls_of(s3_text) == {f"s3://{BUCKET}/{COLL}/{n}" for n in names[:3]},
+                  str(sorted(urls_of(s3_text))))
+            check("job: https store points at the download host",
+                  urls_of(https_text) == {f"{data_url}/{BUCKET}/{COLL}/{n}" for n in names[:3]},
+                  str(sorted(urls_of(https_text))))
+            report = json.load(open(out["report"]))
+            check("job: report lists granules and a sample read back",
+                  len(report.get("granules_used", [])) == 3 and report.get("sample") and
+                  not report.get("sample_failures"), json.dumps(report)[:400])
+            p = subprocess.run([vzgen, "verify", out["https"], "-q"],
+                               env=dict(base, EARTHDATA_TOKEN="edl-token"), capture_output=True,
+                               text=True)
+            check("job: the https store reads back through Earthdata", p.returncode == 0, p.stderr)
+            p = subprocess.run([vzgen, "verify", out["s3"], "-q"],
+                               env=dict(base, VZ_S3_ENDPOINT=base["VZ_AWS_ENDPOINT"]),
+                               capture_output=True, text=True)
+            check("job: the s3 store reads back through S3", p.returncode == 0, p.stderr)
+
+            # Append: a new granule arrives; then nothing new.
+            shutil.copy(os.path.join(spare, names[3]), data)
+            rc, _, err = job(dict(env, VZ_JOB_MODE="append"))
+            appended = open(out["s3"]).read()
+            check("append: exit 0 and the new granule is in",
+                  rc == 0 and len(urls_of(appended)) == 4, err[-600:])
+            full = os.path.join(work, "full.json")
+            subprocess.run([vzgen, "build"] + [os.path.join(data, n) for n in names] +
+                           ["--loadable-vars", "lat,lon,time", "-o", full, "-q"], check=True)
+            check("append: equals a build of all four",
+                  normalise(appended) == normalise(open(full).read()))
+            rc, lines, err = job(dict(env, VZ_JOB_MODE="append"))
+            check("append again: nothing new, store unchanged",
+                  rc == 0 and open(out["s3"]).read() == appended, err[-400:])
+
+        # Bad configuration and bad credentials.
+        cases = [
+            ("missing COLLECTION", {"COLLECTION": ""}, 2, "COLLECTION is not set"),
+            ("unknown collection", {"COLLECTION": "NO-SUCH-COLLECTION"}, 2, "no collection named"),
+            ("wrong SSM name", {"SSM_EDL_PASSWORD": "/edl/missing"}, 2, "/edl/missing"),
+            ("bad dates", {"START_DATE": "31-12-2023"}, 2, "START_DATE"),
+            ("empty search", {"START_DATE": "1-1-1999", "END_DATE": "1-2-1999"}, 2,
+             "no granules"),
+            ("bad Earthdata password", {"SSM_EDL_PASSWORD": "/edl/wrongpass"}, 4,
+             "access denied"),
+            ("bad AWS secret", {"AWS_SECRET_ACCESS_KEY": "wrong"}, 4, "SSM parameter"),
+        ]
+        for what, change, code, text in cases:
+            e = dict(env, **change)
+            if not e["COLLECTION"]:
+                del e["COLLECTION"]
+            rc, lines, err = job(e)
+            last = lines[-1] if lines else {}
+            check(f"{what}: exit {code}, one error line saying why",
+                  rc == code and last.get("level") == "error" and text in last.get("error", "")
+                  and "jobsecret" not in err and "edlpass" not in err, f"rc={rc} {err[-500:]}")
+
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(FAILURES)} failed" if FAILURES else "the job publishes what a local build gives")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
