@@ -67,7 +67,7 @@ std::string DefaultConcatDim(const model::VirtualDataset& ds) {
   return "time";
 }
 
-struct Scanned {
+struct Scanned {  // NOLINT(bugprone-exception-escape): nlohmann::json members
   refs::RefStore store;
   std::vector<std::string> warnings;
   std::uint64_t bytes = 0;

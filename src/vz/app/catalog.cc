@@ -258,7 +258,7 @@ Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string&
   CatalogResult out;
   const Json& cumm = cj["items"][0].value("umm", Json::object());
   const std::string level = cumm.value("ProcessingLevel", Json::object()).value("Id", "");
-  out.level2 = level.rfind("2", 0) == 0 || config.collection.find("L2") != std::string::npos;
+  out.level2 = level.rfind('2', 0) == 0 || config.collection.find("L2") != std::string::npos;
   out.s3_credentials_url = cumm.value("DirectDistributionInformation", Json::object())
                                .value("S3CredentialsAPIEndpoint", "");
 

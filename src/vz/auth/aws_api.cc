@@ -145,7 +145,7 @@ Result<AwsReply> WithRetries(const std::function<Result<AwsReply>()>& call) {
 }  // namespace
 
 Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
-                            std::vector<std::pair<std::string, std::string>> headers,
+                            const std::vector<std::pair<std::string, std::string>>& headers,
                             const std::string& body, const AwsEndpoint& endpoint,
                             const std::string& service) {
   if (!endpoint.credentials) return Internal("no AWS credential provider");
@@ -166,7 +166,7 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
   if (!creds.session_token.empty()) {
     sreq.headers.emplace_back("x-amz-security-token", creds.session_token);
   }
-  for (auto& [k, v] : headers) {
+  for (const auto& [k, v] : headers) {
     std::string lower = k;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -179,7 +179,10 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
   curl_slist* list = nullptr;
   for (const auto& [k, v] : sreq.headers) {
     if (k == "host") continue;
-    list = curl_slist_append(list, (k + ": " + v).c_str());
+    std::string line = k;
+    line += ": ";
+    line += v;
+    list = curl_slist_append(list, line.c_str());
   }
   list = curl_slist_append(list, ("Authorization: " + sig.authorization).c_str());
   list = curl_slist_append(list, "Expect:");

@@ -34,7 +34,7 @@ struct AwsReply {
 
 // One signed request. `url` is absolute; `headers` ("name", "value") are signed too.
 Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
-                            std::vector<std::pair<std::string, std::string>> headers,
+                            const std::vector<std::pair<std::string, std::string>>& headers,
                             const std::string& body, const AwsEndpoint& endpoint,
                             const std::string& service);
 

@@ -266,7 +266,7 @@ int Run(int argc, char** argv) {
     }
     return kExitOk;
   }
-  auto run_job = [&](vz::app::JobConfig c) {
+  auto run_job = [&](const vz::app::JobConfig& c) {
     vz::app::JobEnvironment je;
     je.getenv = env;
     je.aws_endpoint = env("VZ_AWS_ENDPOINT");

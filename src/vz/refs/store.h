@@ -41,7 +41,7 @@ struct RefEntries {
   void AddInline(std::span<const std::uint32_t> chunk, std::vector<std::uint8_t> bytes);
 };
 
-struct RefArray {
+struct RefArray {      // NOLINT(bugprone-exception-escape): nlohmann::json members
   std::string name;    // "var" or "grp/var"
   SortedJson zarray;   // parsed .zarray
   SortedJson zattrs;   // parsed .zattrs, with _ARRAY_DIMENSIONS
@@ -64,7 +64,7 @@ struct RefGroup {
   SortedJson zattrs;
 };
 
-struct RefStore {
+struct RefStore {                 // NOLINT(bugprone-exception-escape): nlohmann::json members
   std::vector<std::string> urls;  // path table: RefEntries::path_ids index into it
   std::vector<RefGroup> groups;   // the root first
   std::vector<RefArray> arrays;

@@ -22,6 +22,7 @@ namespace {
 using Kind = model::DType::Kind;
 
 std::string FilterLabel(const model::Filter& f) {
+  // NOLINTNEXTLINE(*-identifier-naming)
   static const std::map<std::uint16_t, const char*> kNames = {
       {1, "deflate"}, {2, "shuffle"},     {3, "fletcher32"},     {4, "szip"},
       {5, "nbit"},    {6, "scaleoffset"}, {307, "bzip2"},        {32001, "blosc"},
@@ -338,6 +339,7 @@ std::string SkipReason(const model::Array& array) {
 }
 
 bool IsHiddenAttribute(const model::Attribute& attribute) {
+  // NOLINTNEXTLINE(*-identifier-naming)
   static const std::set<std::string_view> kHidden = {
       "REFERENCE_LIST",      "CLASS",       "DIMENSION_LIST", "NAME", "_Netcdf4Dimid",
       "_Netcdf4Coordinates", "_nc3_strict", "_NCProperties"};
@@ -515,9 +517,10 @@ ArrayMetadataJson TranslateArrayJson(const model::Array& array,
   // Fill value, in kerchunk's order of rules (KERCHUNK.md 4.3).
   SortedJson fill = nullptr;
   const Kind kind = array.dtype.kind;
-  if (netcdf3 || in_memory || vlen) {
+  // The rules' order matters more than merging branches that happen to agree.
+  if (netcdf3 || in_memory || vlen) {  // NOLINT(bugprone-branch-clone)
     fill = nullptr;
-  } else if (kind == Kind::kFixedString) {
+  } else if (kind == Kind::kFixedString) {  // NOLINT(bugprone-branch-clone)
     fill = DecodeFillValue(array.dtype, array.fill_value);
   } else if (UsesNetcdfFillRule(array)) {
     // kerchunk's rule is null here; but with null, zarr returns uninitialised memory for

@@ -28,7 +28,7 @@ inline constexpr std::uint16_t kFilterBlosc = 32001;
 inline constexpr std::uint16_t kFilterZstd = 32015;
 
 // How an array's stored chunks are expressed for a zarr v2 reader with numcodecs 0.11.
-struct CodecPlan {
+struct CodecPlan {  // NOLINT(bugprone-exception-escape): nlohmann::json members
   // True when no numcodecs codec chain reads the stored chunks (szip, n-bit, scale-offset, HDF5
   // lz4, unknown ids, fletcher32 not last, a chunk that skipped a filter): the array must be
   // decoded by vzgen and inlined raw.
@@ -77,7 +77,7 @@ ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::s
                              bool netcdf3, const CodecPlan& plan);
 
 // The same as parsed JSON (what reference stores hold).
-struct ArrayMetadataJson {
+struct ArrayMetadataJson {  // NOLINT(bugprone-exception-escape): nlohmann::json members
   SortedJson zarray;
   SortedJson zattrs;
 };
