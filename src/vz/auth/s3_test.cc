@@ -3,57 +3,25 @@
 #include "vz/auth/s3.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include "vz/auth/python_server_test.h"
 
 namespace vz::auth {
 namespace {
 
-const char* kPython = "/usr/bin/python3";
+const char* kPython = testing::PythonServer::kPython;
 
-class S3Server {
+// The loopback S3 server with this test's credentials.
+class S3Server : public testing::PythonServer {
  public:
-  S3Server(const std::string& root, const std::string& token) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      dup2(fds[1], 1);
-      close(fds[0]);
-      std::string script = std::string(VZ_SOURCE_DIR) + "/tests/servers/s3_server.py";
-      execl(kPython, kPython, script.c_str(), root.c_str(), "--access-key", "AKIDTEST", "--secret",
-            "secret/key+TEST", "--token", token.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    FILE* out = fdopen(fds[0], "r");
-    char line[64] = {};
-    if (out != nullptr && std::fgets(line, sizeof line, out) != nullptr) {
-      std::sscanf(line, "PORT %d", &port_);
-    }
-    if (out != nullptr) std::fclose(out);
-  }
-  ~S3Server() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  S3Server(const S3Server&) = delete;
-  S3Server& operator=(const S3Server&) = delete;
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  S3Server(const std::string& root, const std::string& token)
+      : PythonServer("s3_server.py", {root, "--access-key", "AKIDTEST", "--secret",
+                                      "secret/key+TEST", "--token", token}) {}
+  std::string endpoint() const { return url(); }
 };
 
 class S3SourceTest : public ::testing::Test {
