@@ -100,7 +100,8 @@ Result<Bytes> DecodeBzip2(ByteSpan in, std::uint64_t max_output) {
     if (bs.avail_in == 0 && in_pos < in.size()) {
       const std::size_t n = std::min(in.size() - in_pos, kMaxPiece);
       // bzlib's API is not const-correct; it never writes through next_in.
-      bs.next_in = reinterpret_cast<char*>(const_cast<std::uint8_t*>(in.data() + in_pos));
+      bs.next_in = reinterpret_cast<char*>(  // NOLINT(*-reinterpret-cast): bzlib's C API
+          const_cast<std::uint8_t*>(in.data() + in_pos));
       bs.avail_in = static_cast<unsigned>(n);
       in_pos += n;
     }
@@ -109,7 +110,7 @@ Result<Bytes> DecodeBzip2(ByteSpan in, std::uint64_t max_output) {
       return TooLarge("bzip2", max_output);
     }
     const std::size_t room = std::min(out.size() - out_pos, kMaxPiece);
-    bs.next_out = reinterpret_cast<char*>(out.data() + out_pos);
+    bs.next_out = reinterpret_cast<char*>(out.data() + out_pos);  // NOLINT(*-reinterpret-cast)
     bs.avail_out = static_cast<unsigned>(room);
     const int rc = BZ2_bzDecompress(&bs);
     const std::size_t produced = room - bs.avail_out;
@@ -216,8 +217,9 @@ Result<Bytes> DecodeHdf5Lz4(ByteSpan in, std::uint64_t max_output) {
       std::memcpy(out.data() + out_pos, bytes->data(), raw);
     } else {
       if (*stored > INT_MAX || raw > INT_MAX) return Corrupt("lz4 decode failed: block too large");
+      // NOLINTNEXTLINE(*-reinterpret-cast): lz4's C API takes char buffers
       const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(bytes->data()),
-                                        reinterpret_cast<char*>(out.data() + out_pos),
+                                        reinterpret_cast<char*>(out.data() + out_pos),  // NOLINT
                                         static_cast<int>(*stored), static_cast<int>(raw));
       if (n < 0 || static_cast<std::size_t>(n) != raw) {
         return Corrupt(

@@ -279,7 +279,7 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
     start = AddU64(start, sblk[u].ndblks * sblk[u].dblk_nelmts).value_or(~std::uint64_t{0});
   }
   const std::size_t iblock_sblks =
-      static_cast<std::size_t>(2 * std::countr_zero(static_cast<unsigned>(sblk_min_ptrs)));
+      2 * static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(sblk_min_ptrs)));
   const std::uint64_t iblock_dblks = 2 * (std::uint64_t{sblk_min_ptrs} - 1);
   if (iblock_sblks > nsblks) {
     return Corrupt(fmt::format("{} at {:#x}: {} min pointers for {} super blocks", what, at,

@@ -15,8 +15,8 @@ namespace {
 Status CheckRange(const FileContext& ctx, std::uint64_t address, std::uint64_t length,
                   const char* what) {
   if (length > ctx.limits.max_metadata_block) {
-    return LimitExceeded(fmt::format("{} at {:#x}: {} bytes exceeds the metadata block limit",
-                                     what, address, length));
+    return LimitExceeded(fmt::format("{} at {:#x}: {} bytes exceeds the metadata block limit", what,
+                                     address, length));
   }
   auto abs = AddU64(ctx.base_address, address);
   auto end = abs ? AddU64(*abs, length) : std::nullopt;
@@ -28,8 +28,7 @@ Status CheckRange(const FileContext& ctx, std::uint64_t address, std::uint64_t l
 }
 }  // namespace
 
-Result<io::Bytes> FileContext::Read(std::uint64_t address, std::uint64_t length,
-                                    const char* what) {
+Result<io::Bytes> FileContext::Read(std::uint64_t address, std::uint64_t length, const char* what) {
   VZ_TRY(CheckRange(*this, address, length, what));
   metadata_bytes_read += length;
   if (metadata_bytes_read > limits.max_metadata_total) {

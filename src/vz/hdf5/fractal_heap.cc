@@ -413,7 +413,7 @@ Result<FractalHeap::State::Located> FractalHeap::State::Locate(FileContext& ctx,
     const std::uint64_t col = (rel - row_start) / bsize;
     const std::uint64_t block_base = base + row_start + col * bsize;
     if (row < max_direct_rows) {
-      const auto& d = ib->direct[static_cast<std::size_t>(row * width + col)];
+      const auto& d = ib->direct[static_cast<std::size_t>(row) * width + col];
       if (ctx.IsUndefined(d.address)) {
         return Corrupt(
             fmt::format("{}: heap offset {} lies in an unallocated direct block", Where(), offset));
@@ -421,7 +421,7 @@ Result<FractalHeap::State::Located> FractalHeap::State::Locate(FileContext& ctx,
       return Located{d.address, bsize, block_base, filter_len > 0, d.filtered_size, d.mask};
     }
     const std::uint64_t child =
-        ib->indirect[static_cast<std::size_t>((row - max_direct_rows) * width + col)];
+        ib->indirect[static_cast<std::size_t>(row - max_direct_rows) * width + col];
     if (ctx.IsUndefined(child)) {
       return Corrupt(
           fmt::format("{}: heap offset {} lies in an unallocated indirect block", Where(), offset));

@@ -90,6 +90,7 @@ Result<std::string> HeapString(const std::vector<std::uint8_t>& heap, std::uint6
 }
 
 std::string ToString(std::span<const std::uint8_t> b) {
+  // NOLINTNEXTLINE(*-reinterpret-cast): bytes to text
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 

@@ -426,7 +426,7 @@ Result<DType> Reader::ParseDatatype(ByteCursor& cur, int depth) {
         VZ_ASSIGN_OR_RETURN(auto d, cur.U32());
         dims.push_back(d);
       }
-      if (version < 3) VZ_TRY(cur.Skip(4u * rank));
+      if (version < 3) VZ_TRY(cur.Skip(std::size_t{4} * rank));
       VZ_ASSIGN_OR_RETURN(auto base, ParseDatatype(cur, depth + 1));
       t = base;
       t.size = size;
@@ -1170,7 +1170,7 @@ Result<model::VirtualDataset> Read(io::ByteSource& source, const ReadOptions& op
   }
   VZ_ASSIGN_OR_RETURN(rd.ctx.base_address, rd.ctx.ReadOffset(c));
   if (version <= 1) {
-    VZ_TRY(c.Skip(3u * so));
+    VZ_TRY(c.Skip(std::size_t{3} * so));
     VZ_TRY(c.Skip(so));  // link name offset of the root symbol table entry
     VZ_ASSIGN_OR_RETURN(root, rd.ctx.ReadOffset(c));
   } else {

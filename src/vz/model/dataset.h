@@ -57,7 +57,7 @@ struct Field {
   DType type;
 };
 
-struct Attribute {
+struct Attribute {  // NOLINT(bugprone-exception-escape): nlohmann::json member
   std::string name;
   // Decoded value as numpy/h5py would give it and kerchunk would JSON-encode it: a scalar for
   // one element, a list otherwise; bytes decoded to strings; NaN/Inf kept as doubles.

@@ -601,7 +601,7 @@ bool LooksLikeNetcdf3(std::span<const std::uint8_t> head) {
 Result<model::VirtualDataset> Read(io::ByteSource& source, const Limits& limits) {
   VZ_ASSIGN_OR_RETURN(const io::SourceInfo info, source.Stat());
   const std::uint64_t cap = std::min(info.size, limits.max_metadata_block);
-  std::uint64_t want = std::min<std::uint64_t>(cap, 64 * 1024);
+  std::uint64_t want = std::min<std::uint64_t>(cap, std::uint64_t{64} << 10);
   while (true) {
     VZ_ASSIGN_OR_RETURN(const io::Bytes head, source.ReadAt(0, want));
     HeaderParser parser(head, info.size, cap, limits);
