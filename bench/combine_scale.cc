@@ -23,12 +23,13 @@ vz::refs::RefStore Granule(std::uint32_t g, std::uint32_t vars, std::uint32_t ch
   s.groups.push_back({"", {{"title", "scale test"}, {"granule", g}}});
   vz::refs::RefArray time;
   time.name = "time";
-  time.zarray = {{"chunks", {1}},       {"compressor", nullptr}, {"dtype", "<i4"},
-                 {"fill_value", nullptr}, {"filters", nullptr},  {"order", "C"},
-                 {"shape", {1}},        {"zarr_format", 2}};
+  time.zarray = {{"chunks", {1}},         {"compressor", nullptr}, {"dtype", "<i4"},
+                 {"fill_value", nullptr}, {"filters", nullptr},    {"order", "C"},
+                 {"shape", {1}},          {"zarr_format", 2}};
   time.zattrs = {{"_ARRAY_DIMENSIONS", {"time"}}, {"units", "days since 2000-01-01"}};
-  time.raw = std::vector<std::uint8_t>{static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g >> 8),
-                                       static_cast<std::uint8_t>(g >> 16), 0};
+  time.raw =
+      std::vector<std::uint8_t>{static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(g >> 8),
+                                static_cast<std::uint8_t>(g >> 16), 0};
   s.arrays.push_back(time);
   const std::uint32_t side = 20;  // chunks laid out 20 x (chunks / 20)
   for (std::uint32_t v = 0; v < vars; ++v) {
@@ -89,8 +90,8 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double refs = static_cast<double>(granules) * vars * chunks;
-  std::printf("combine scale: %u granules x %u variables x %u chunks = %.0f references\n",
-              granules, vars, chunks, refs);
+  std::printf("combine scale: %u granules x %u variables x %u chunks = %.0f references\n", granules,
+              vars, chunks, refs);
   std::printf("  add+check   %.2f s\n", std::chrono::duration<double>(added - start).count());
   std::printf("  total       %.2f s (finish and write included)\n",
               std::chrono::duration<double>(end - start).count());

@@ -29,11 +29,11 @@ struct JobConfig {
   std::string staging_bucket;
   std::string ssm_edl_username;  // SSM parameter names
   std::string ssm_edl_password;
-  std::string mode = "build";        // VZ_JOB_MODE: build (replace) or append (add new granules)
-  std::string access = "auto";       // VZ_ACCESS: auto, direct (s3) or https
-  std::string output_dir;            // VZ_OUTPUT_DIR: local output when OUTPUT_BUCKET is unset
+  std::string mode = "build";   // VZ_JOB_MODE: build (replace) or append (add new granules)
+  std::string access = "auto";  // VZ_ACCESS: auto, direct (s3) or https
+  std::string output_dir;       // VZ_OUTPUT_DIR: local output when OUTPUT_BUCKET is unset
   std::string output_prefix = "virtual_collections/";  // key prefix; <COLLECTION>/ follows
-  std::string cmr_url;               // VZ_CMR_URL
+  std::string cmr_url;                                 // VZ_CMR_URL
   std::string level2;                // VZ_LEVEL2: auto (collection name has "L2"), yes, no
   unsigned jobs = 0;                 // from CPU_COUNT
   std::vector<std::string> notices;  // settings accepted but without effect, said once each

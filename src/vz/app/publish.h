@@ -19,7 +19,8 @@ Result<std::string> HttpsTwinUrl(const std::string& s3_url);
 Result<std::string> S3TwinUrl(const std::string& https_url);
 
 // The store with every URL mapped to its s3:// or https:// twin ("s3" or "https"); URLs that
-// already have the wanted scheme (http:// counting as https://) are kept. Fails naming a URL that has no twin.
+// already have the wanted scheme (http:// counting as https://) are kept. Fails naming a URL that
+// has no twin.
 Result<refs::RefStore> WithTwinUrls(const refs::RefStore& store, const std::string& kind);
 
 // "<COLLECTION>_[<start>_to_<end>_]virtual_<kind>.json", with "beginning" / "present" for a
