@@ -148,8 +148,12 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
                             const std::vector<std::pair<std::string, std::string>>& headers,
                             const std::string& body, const AwsEndpoint& endpoint,
                             const std::string& service) {
-  if (!endpoint.credentials) return Internal("no AWS credential provider");
-  VZ_ASSIGN_OR_RETURN(auto creds, endpoint.credentials());
+  const bool sign = !service.empty();
+  if (sign && !endpoint.credentials) return Internal("no AWS credential provider");
+  AwsCredentials creds;
+  if (sign) {
+    VZ_ASSIGN_OR_RETURN(creds, endpoint.credentials());
+  }
   std::string host;
   std::string path;
   SigV4Request sreq;
@@ -172,7 +176,8 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     sreq.headers.emplace_back(lower, v);
   }
-  const auto sig = SignV4(sreq, creds, endpoint.region, service, amz_date);
+  const auto sig =
+      sign ? SignV4(sreq, creds, endpoint.region, service, amz_date) : SigV4Signature{};
 
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) return Internal("curl_easy_init failed");
@@ -184,7 +189,7 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
     line += v;
     list = curl_slist_append(list, line.c_str());
   }
-  list = curl_slist_append(list, ("Authorization: " + sig.authorization).c_str());
+  if (sign) list = curl_slist_append(list, ("Authorization: " + sig.authorization).c_str());
   list = curl_slist_append(list, "Expect:");
   std::unique_ptr<curl_slist, SlistDeleter> guard(list);
   AwsReply reply;
@@ -201,7 +206,9 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply.headers);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   endpoint.timeout_ms > 0 ? std::min(endpoint.timeout_ms, 10000L) : 10000L);
+  if (endpoint.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, endpoint.timeout_ms);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -22,6 +22,7 @@ struct AwsEndpoint {
   // (tests, S3-compatible stores); S3 is then addressed path style.
   std::string endpoint;
   std::string ca_bundle;  // empty: the system's CA store
+  long timeout_ms = 0;    // whole-request timeout; 0: none (connect timeout 10 s)
   // Current credentials, asked before each request (so a refreshing provider can be used).
   std::function<Result<AwsCredentials>()> credentials;
 };
@@ -32,7 +33,8 @@ struct AwsReply {
   std::string body;
 };
 
-// One signed request. `url` is absolute; `headers` ("name", "value") are signed too.
+// One signed request. `url` is absolute; `headers` ("name", "value") are signed too. An empty
+// `service` sends the request unsigned (instance and container metadata endpoints).
 Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
                             const std::vector<std::pair<std::string, std::string>>& headers,
                             const std::string& body, const AwsEndpoint& endpoint,
