@@ -80,18 +80,25 @@ def main():
 
     with loopback.Servers() as servers:
         data_port, _edl, _s3p = servers.python("earthdata_server.py", [
-            www, "--user", "edluser", "--password", "edlpass", "--token", "edl-token"])
+            www, "--user", "edluser", "--password", "edlpass", "--token", "edl-token",
+            "--s3-access-key", "AKIDJOB", "--s3-secret", "jobsecret", "--s3-token", "TASKTOKEN"])
         data_url = f"http://127.0.0.1:{data_port}"
         (s3port,) = servers.python("s3_server.py", [
             www, "--access-key", "AKIDJOB", "--secret", "jobsecret", "--token", "TASKTOKEN",
             "--ssm-params", params])
+        (meta_port,) = servers.python("metadata_server.py", [
+            "--access-key", "AKIDJOB", "--secret", "jobsecret", "--session-token", "TASKTOKEN",
+            "--token", "ecs-auth-token"])
         log = os.path.join(work, "cmr.log")
         (cmr_port,) = servers.python("cmr_test_server.py", [
             www, "--bucket", BUCKET, "--data-url", data_url, "--log", log, "--throttle-once"])
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("AWS_", "EARTHDATA_", "VZ_")) and k != "NETRC"}
-        base.update({"HOME": work, "AWS_ACCESS_KEY_ID": "AKIDJOB",
-                     "AWS_SECRET_ACCESS_KEY": "jobsecret", "AWS_SESSION_TOKEN": "TASKTOKEN",
+        # The task's AWS identity comes from the ECS container endpoint, as on ECS.
+        base.update({"HOME": work,
+                     "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://127.0.0.1:{meta_port}/creds",
+                     "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ecs-auth-token",
+                     "AWS_EC2_METADATA_DISABLED": "true",
                      "VZ_AWS_ENDPOINT": f"http://127.0.0.1:{s3port}",
                      "VZ_CMR_URL": f"http://127.0.0.1:{cmr_port}/search",
                      "VZ_EDL_HOST": "127.0.0.2"})
@@ -165,6 +172,24 @@ def main():
             check("append again: nothing new, store unchanged",
                   rc == 0 and open(out["s3"]).read() == appended, err[-400:])
 
+        # Direct (in-region) access: the DAAC's s3credentials, then S3 reads.
+        direct = dict(env, VZ_ACCESS="direct", OUTPUT_BUCKET="direct-bucket", STAGING_BUCKET="",
+                      VZ_S3_ENDPOINT=base["VZ_AWS_ENDPOINT"])
+        os.makedirs(os.path.join(www, "direct-bucket"), exist_ok=True)
+        rc, lines, err = job(direct)
+        dstore = os.path.join(www, "direct-bucket", prefix + "s3.json")
+        check("direct: exit 0 reading granules from S3 with s3credentials",
+              rc == 0 and os.path.exists(dstore) and any(
+                  x.get("event") == "access" and x.get("mode") == "direct" for x in lines),
+              err[-600:])
+        if os.path.exists(dstore):
+            with open(dstore) as f:
+                text = f.read()
+            full = os.path.join(work, "full.json")
+            if os.path.exists(full):
+                check("direct: the store equals a local build of the same granules",
+                      normalise(text) == normalise(open(full).read()))
+
         # Bad configuration and bad credentials.
         cases = [
             ("missing COLLECTION", {"COLLECTION": ""}, 2, "COLLECTION is not set"),
@@ -174,8 +199,9 @@ def main():
             ("empty search", {"START_DATE": "1-1-1999", "END_DATE": "1-2-1999"}, 2,
              "no granules"),
             ("bad Earthdata password", {"SSM_EDL_PASSWORD": "/edl/wrongpass"}, 4,
-             "access denied"),
-            ("bad AWS secret", {"AWS_SECRET_ACCESS_KEY": "wrong"}, 4, "SSM parameter"),
+             "Earthdata Login rejected the credentials for edluser"),
+            ("bad AWS secret", {"AWS_ACCESS_KEY_ID": "AKIDJOB", "AWS_SECRET_ACCESS_KEY": "wrong"},
+             4, "SSM parameter"),
         ]
         for what, change, code, text in cases:
             e = dict(env, **change)

@@ -11,11 +11,16 @@ services described in the shared EARTHDATA.md (sections 3.3-3.4):
   S3               127.0.0.3  presigned GET with Range -> 206; an Authorization header as well
                               as a presigned query -> 400 InvalidArgument (as S3 answers)
 
-Usage: earthdata_server.py ROOT --user U --password P --token T
+                              GET /s3credentials (logged in as for data): temporary S3 keys
+                              ({"accessKeyId", ...}) expiring --s3creds-ttl seconds later
+
+Usage: earthdata_server.py ROOT --user U --password P --token T [--s3creds-ttl S]
+                           [--s3-access-key ID --s3-secret KEY --s3-token T]
 Prints "PORTS <data> <edl> <s3>" once listening. Files are served from ROOT/<bucket>/<key>.
 """
 import argparse
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -121,6 +126,14 @@ class Data(Base):
                    f"&state={state}&app_type=401")
             self.reply(302, b"", {"Location": loc, "Content-Type": "application/json"})
             return
+        if url.path == "/s3credentials":
+            STATS["s3credentials"] = STATS.get("s3credentials", 0) + 1
+            expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=cfg.s3creds_ttl)
+            body = json.dumps({"accessKeyId": cfg.s3_access_key, "secretAccessKey": cfg.s3_secret,
+                               "sessionToken": cfg.s3_token,
+                               "expiration": expires.strftime("%Y-%m-%d %H:%M:%S+00:00")})
+            self.reply(200, body.encode(), {"Content-Type": "application/json; charset=utf-8"})
+            return
         full = os.path.join(cfg.root, url.path.lstrip("/"))
         if not os.path.isfile(full):
             self.reply(404, b"<html>Could not find requested data</html>", {"Content-Type": "text/html"})
@@ -178,6 +191,10 @@ def main():
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
     ap.add_argument("--token", required=True)
+    ap.add_argument("--s3creds-ttl", type=int, default=3600)
+    ap.add_argument("--s3-access-key", default="ASIATEMPORARY")
+    ap.add_argument("--s3-secret", default="temporary-secret")
+    ap.add_argument("--s3-token", default="temporary-session-token")
     cfg = ap.parse_args()
     edl = ThreadingHTTPServer(("127.0.0.2", 0), Edl)
     s3 = ThreadingHTTPServer(("127.0.0.3", 0), S3)

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -18,6 +20,7 @@
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
 #include "vz/auth/aws_api.h"
+#include "vz/auth/aws_credentials.h"
 #include "vz/auth/s3.h"
 #include "vz/refs/store.h"
 
@@ -61,7 +64,24 @@ Status UseEarthdataLogin(const std::string& user, const std::string& password,
   return Ok();
 }
 
-Result<auth::AwsCredentials> JobAwsCredentials() { return auth::EnvironmentCredentials(); }
+// The job's own AWS identity (SSM, the output bucket): AWS's credential chain, cached and
+// refreshed before expiry (the ECS task role in production).
+auth::AwsEndpoint JobAws(const JobEnvironment& env) {
+  static std::shared_ptr<auth::CachedCredentials> cache;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!cache) {
+    auth::Getenv getenv = env.getenv;
+    cache = std::make_shared<auth::CachedCredentials>(
+        [getenv] { return auth::CredentialsFromChain(getenv); });
+  }
+  auth::AwsEndpoint e;
+  e.region = env.aws_region;
+  e.endpoint = env.aws_endpoint;
+  auto c = cache;
+  e.credentials = [c] { return c->Get(); };
+  return e;
+}
 
 std::string Prefix(const JobConfig& c) { return c.output_prefix + c.collection + "/"; }
 
@@ -82,10 +102,7 @@ Result<std::vector<std::string>> Publish(const JobConfig& c, const JobEnvironmen
     written.push_back(dir + name);
     return written;
   }
-  auth::AwsEndpoint e;
-  e.region = env.aws_region;
-  e.endpoint = env.aws_endpoint;
-  e.credentials = JobAwsCredentials;
+  const auth::AwsEndpoint e = JobAws(env);
   for (const std::string& bucket : {c.output_bucket, c.staging_bucket}) {
     if (bucket.empty()) continue;
     const std::string url = fmt::format("s3://{}/{}{}", bucket, Prefix(c), name);
@@ -107,10 +124,7 @@ Result<std::optional<refs::RefStore>> ReadPublished(const JobConfig& c, const Jo
     s << f.rdbuf();
     text = s.str();
   } else {
-    auth::AwsEndpoint e;
-    e.region = env.aws_region;
-    e.endpoint = env.aws_endpoint;
-    e.credentials = JobAwsCredentials;
+    const auth::AwsEndpoint e = JobAws(env);
     auto got = auth::S3GetObject(fmt::format("s3://{}/{}{}", c.output_bucket, Prefix(c), name), e);
     if (!got.ok() && got.error().code() == ErrorCode::kNotFound) {
       return std::optional<refs::RefStore>();
@@ -143,11 +157,9 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   // 1. Earthdata Login credentials: SSM, else the environment (token, user/password, netrc).
   const std::string edl_host =
       env.getenv("VZ_EDL_HOST").empty() ? "urs.earthdata.nasa.gov" : env.getenv("VZ_EDL_HOST");
+  std::string edl_user;
   if (!c.ssm_edl_username.empty()) {
-    auth::AwsEndpoint e;
-    e.region = env.aws_region;
-    e.endpoint = env.aws_endpoint;
-    e.credentials = JobAwsCredentials;
+    const auth::AwsEndpoint e = JobAws(env);
     auto user = auth::SsmGetParameter(c.ssm_edl_username, e);
     if (!user.ok()) {
       const int code = user.error().code() == ErrorCode::kNotFound     ? kJobBadConfig
@@ -164,8 +176,10 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
     }
     Status st = UseEarthdataLogin(*user, *password, edl_host);
     if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
+    edl_user = *user;
     LogJson("info", "credentials", {{"source", "ssm"}, {"user", *user}});
   } else if (!env.getenv("EARTHDATA_USERNAME").empty()) {
+    edl_user = env.getenv("EARTHDATA_USERNAME");
     Status st = UseEarthdataLogin(env.getenv("EARTHDATA_USERNAME"),
                                   env.getenv("EARTHDATA_PASSWORD"), edl_host);
     if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
@@ -194,8 +208,53 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
           {{"granules", std::to_string(found->granules.size())},
            {"granules_without_netcdf", std::to_string(found->without_data.size())}});
 
-  // 3. How to read them: in-region S3 (direct) or HTTPS with Earthdata Login.
-  const bool direct = c.access == "direct";
+  // 3. How to read them: in-region S3 (direct) with the DAAC's temporary credentials, or
+  //    HTTPS with Earthdata Login. "auto" tries direct and falls back to HTTPS.
+  auto probe_first = [](const std::string& url) -> Status {
+    auto source = OpenUrl(url, RemoteOptionsFromEnvironment());
+    if (!source.ok()) return source.error();
+    auto info = (*source)->Stat();
+    if (!info.ok()) return info.error();
+    return Ok();
+  };
+  bool direct = false;
+  if (c.access != "https") {
+    std::string creds_url = env.getenv("VZ_S3_CREDENTIALS_URL");
+    if (creds_url.empty()) creds_url = found->s3_credentials_url;
+    const bool links = std::all_of(found->granules.begin(), found->granules.end(),
+                                   [](const CatalogGranule& g) { return !g.s3_url.empty(); });
+    Status why = Ok();
+    if (!links) {
+      why = NotFound("not every granule has a direct-access (s3) link");
+    } else if (creds_url.empty()) {
+      why = NotFound("no s3credentials endpoint in the catalog (set VZ_S3_CREDENTIALS_URL)");
+    } else {
+      // Shared by every reader and refreshed before it expires (the DAAC's keys last an hour).
+      auto cache = std::make_shared<auth::CachedCredentials>(
+          [creds_url]() -> Result<auth::TimedCredentials> {
+            auto r = EarthdataGet(creds_url);
+            if (!r.ok()) return std::move(r).error().Annotate("fetching " + creds_url);
+            if (r->status == 401 || r->status == 403) {
+              return PermissionDenied(
+                  fmt::format("{}: HTTP {} (Earthdata Login)", creds_url, r->status));
+            }
+            if (r->status != 200) return IoError(fmt::format("{}: HTTP {}", creds_url, r->status));
+            return auth::ParseEarthdataS3Credentials(r->body);
+          });
+      SetS3Credentials([cache] { return cache->Get(); });
+      auto first = cache->Get();
+      why = first.ok() ? probe_first(found->granules.front().s3_url) : Status(first.error());
+    }
+    if (why.ok()) {
+      direct = true;
+    } else if (c.access == "direct") {
+      return Fail("credentials", std::move(why).error().Annotate("direct (s3) access"),
+                  why.error().code() == ErrorCode::kPermission ? kJobAuthFailed : kJobFailed);
+    } else {
+      LogJson("notice", "access", {{"detail", "reading over https: " + why.error().ToString()}});
+    }
+  }
+  LogJson("info", "access", {{"mode", direct ? "direct" : "https"}});
   std::vector<std::string> urls;
   std::map<std::string, const CatalogGranule*> by_url;
   for (const auto& g : found->granules) {
@@ -212,18 +271,14 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
 
   // Credentials are checked on the first granule: when they are refused, every granule would
   // be skipped for the same reason.
-  {
-    Status st = Ok();
-    auto probe = OpenUrl(urls.front(), RemoteOptionsFromEnvironment());
-    if (!probe.ok()) {
-      st = probe.error();
-    } else if (auto info = (*probe)->Stat(); !info.ok()) {
-      st = info.error();
-    }
-    if (!st.ok() && st.error().code() == ErrorCode::kPermission) {
-      return Fail("credentials", std::move(st).error().Annotate("reading the first granule"),
-                  kJobAuthFailed);
-    }
+  if (Status st = probe_first(urls.front());
+      !st.ok() && st.error().code() == ErrorCode::kPermission) {
+    const std::string who = edl_user.empty() ? "" : " for " + edl_user;
+    return Fail(
+        "credentials",
+        std::move(st).error().Annotate(direct ? "reading the first granule from S3"
+                                              : "Earthdata Login rejected the credentials" + who),
+        kJobAuthFailed);
   }
 
   // 4. Build, or append to what is published.
@@ -344,6 +399,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   j["start_date"] = c.start_date;
   j["end_date"] = c.end_date;
   j["access"] = direct ? "direct" : "https";
+  j["earthdata_user"] = edl_user;
   j["granules_found"] = found->granules.size();
   j["granules_without_netcdf"] = found->without_data;
   j["published"] = published;

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "vz/auth/aws_credentials.h"
 #include "vz/auth/netrc.h"
 #include "vz/auth/s3.h"
 #include "vz/io/http_source.h"
@@ -54,6 +55,22 @@ void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider) {
   g_s3_credentials = std::move(provider);
 }
 
+Result<io::HttpResponse> EarthdataGet(const std::string& url) {
+  std::string netrc = Env("NETRC");
+  if (netrc.empty()) {
+    std::string def = auth::DefaultNetrcPath();
+    std::error_code ec;
+    if (!def.empty() && std::filesystem::exists(def, ec)) netrc = def;
+  }
+  VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(netrc));
+  io::HttpRequest req;
+  req.url = url;
+  req.max_body = 1 << 20;
+  const std::string token = Env("EARTHDATA_TOKEN");
+  if (!token.empty()) req.headers.push_back("Authorization: Bearer " + token);
+  return transport->Submit(req).get();
+}
+
 void SetRemoteConcurrency(long requests) { g_concurrency = std::max(1L, requests); }
 long RemoteConcurrency() { return g_concurrency.load(); }
 
@@ -76,6 +93,13 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
     s3.http.open_read = options.open_read;
     {
       std::lock_guard<std::mutex> lock(g_s3_mu);
+      if (!g_s3_credentials) {
+        // AWS's chain (environment, ~/.aws/credentials, ECS, EC2), shared and refreshed.
+        auto cache = std::make_shared<auth::CachedCredentials>([] {
+          return auth::CredentialsFromChain([](const char* name) { return Env(name); });
+        });
+        g_s3_credentials = [cache] { return cache->Get(); };
+      }
       s3.credentials = g_s3_credentials;
     }
     VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(""));

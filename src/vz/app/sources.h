@@ -9,6 +9,7 @@
 #include "vz/auth/sigv4.h"
 #include "vz/base/error.h"
 #include "vz/io/byte_source.h"
+#include "vz/io/http_transport.h"
 
 namespace vz::app {
 
@@ -27,6 +28,10 @@ long RemoteConcurrency();
 // Where s3:// reads get their credentials (default: the AWS_* environment variables). The
 // collection job sets the DAAC's temporary in-region credentials here.
 void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider);
+
+// One GET through the Earthdata Login flow (bearer token or netrc, cookies kept), for small
+// documents such as a DAAC's s3credentials.
+Result<io::HttpResponse> EarthdataGet(const std::string& url);
 
 // RemoteOptions with the environment applied.
 RemoteOptions RemoteOptionsFromEnvironment();

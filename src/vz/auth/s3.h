@@ -37,7 +37,8 @@ struct S3Options {
 // The HTTP URL an s3:// URL is fetched from.
 std::string S3HttpUrl(const S3Location& location, const S3Options& options);
 
-// Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+// Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (the default
+// when S3Options.credentials is unset; app::OpenUrl sets AWS's whole chain).
 Result<AwsCredentials> EnvironmentCredentials();
 
 // A ByteSource for `s3_url` whose url() is the s3:// URL (so references point at it).
