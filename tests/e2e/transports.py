@@ -131,6 +131,20 @@ def main():
               all(injected.get(k, 0) > 0 for k in ("500", "429", "reset", "truncate")),
               json.dumps(stats))
 
+        # 429 and 503 with Retry-After: 1 are retried no sooner than asked.
+        (polite,) = servers.python("fault_proxy.py", [
+            "--upstream", f"http://127.0.0.1:{port}", "--fault-every", "2",
+            "--faults", "429,503", "--retry-after", "1"])
+        slow = [f"http://127.0.0.1:{polite}/{BUCKET}/{PREFIX}/{n}" for n in names]
+        compare("retry-after", vzgen, slow, base_env, work, expected_scan, expected_build,
+                ["--first-read", "65536", "--block-size", "16384"])
+        stats = json.loads(subprocess.run(
+            ["curl", "-s", f"http://127.0.0.1:{polite}/__stats"], capture_output=True,
+            text=True).stdout or "{}")
+        check("retry-after: honoured on every retry",
+              sum(stats.get("faults", {}).values()) > 0 and
+              stats.get("retry_after_violations") == 0, json.dumps(stats))
+
         # A proxy that always fails: a clear error naming the URL, after bounded retries.
         (broken,) = servers.python("fault_proxy.py", [
             "--upstream", f"http://127.0.0.1:{port}", "--fault-every", "1", "--faults", "503",

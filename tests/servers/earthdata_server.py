@@ -20,6 +20,7 @@ Prints "PORTS <data> <edl> <s3>" once listening. Files are served from ROOT/<buc
 """
 import argparse
 import base64
+import calendar
 import datetime as dt
 import hashlib
 import hmac
@@ -100,9 +101,12 @@ class Data(Base):
         self.do_GET()
 
     def do_GET(self):
-        STATS["data"] += 1
         cfg = self.server.cfg
         url = urllib.parse.urlsplit(self.path)
+        if url.path == "/__stats":
+            self.reply(200, json.dumps(STATS).encode(), {"Content-Type": "application/json"})
+            return
+        STATS["data"] += 1
         if url.path == "/login":
             q = dict(urllib.parse.parse_qsl(url.query))
             if q.get("code") not in self.server.edl.codes:
@@ -138,11 +142,16 @@ class Data(Base):
         if not os.path.isfile(full):
             self.reply(404, b"<html>Could not find requested data</html>", {"Content-Type": "text/html"})
             return
-        expires = int(time.time()) + 3600
-        sig = _presign(url.path, expires)
-        loc = (f"http://127.0.0.3:{self.server.s3.server_address[1]}{url.path}?X-Amz-Expires={expires}"
-               f"&X-Amz-Signature={sig}")
-        self.reply(303, b"", {"Location": loc, "Cache-Control": "private, max-age=3540"})
+        # As TEA presigns: X-Amz-Date now, X-Amz-Expires a duration, max-age 60 s shorter.
+        now = int(time.time())
+        lifetime = cfg.presign_seconds
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        sig = _presign(url.path, now + lifetime)
+        loc = (f"http://127.0.0.3:{self.server.s3.server_address[1]}{url.path}?A-userid=test"
+               f"&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
+               f"&X-Amz-Expires={lifetime}&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}")
+        self.reply(303, b"", {"Location": loc,
+                              "Cache-Control": f"private, max-age={max(lifetime - 60, 0)}"})
 
     def server_port(self):
         return self.server.server_address[1]
@@ -161,7 +170,8 @@ class S3(Base):
                             b"allowed</Message></Error>", {"Content-Type": "application/xml"})
             return
         try:
-            expires = int(q.get("X-Amz-Expires", "0"))
+            start = calendar.timegm(time.strptime(q.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ"))
+            expires = start + int(q.get("X-Amz-Expires", "0"))
         except ValueError:
             expires = 0
         if not hmac.compare_digest(_presign(url.path, expires), q.get("X-Amz-Signature", "")) or \
@@ -192,6 +202,7 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--s3creds-ttl", type=int, default=3600)
+    ap.add_argument("--presign-seconds", type=int, default=3600)
     ap.add_argument("--s3-access-key", default="ASIATEMPORARY")
     ap.add_argument("--s3-secret", default="temporary-secret")
     ap.add_argument("--s3-token", default="temporary-session-token")

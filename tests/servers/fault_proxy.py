@@ -10,7 +10,9 @@ way, can add latency and break responses the way real networks and services do:
                        half-way), slow (a 2 s stall before answering)
   --retry-after S      Retry-After value for 429/503 (default 1)
 
-GET /__stats answers {"requests": n, "faults": {...}} and is never faulted or forwarded.
+GET /__stats answers {"requests": n, "faults": {...}, "retry_after_violations": n} and is never
+faulted or forwarded; a violation is a request for the same path and range that came back
+before the Retry-After of its 429/503 had passed.
 Usage: fault_proxy.py --upstream http://127.0.0.1:PORT [options]
 Prints "PORT <n>" once listening on 127.0.0.1.
 """
@@ -62,14 +64,23 @@ class Proxy(BaseHTTPRequestHandler):
         if self.path == "/__stats":
             with self.server.lock:
                 body = json.dumps({"requests": self.server.requests,
-                                   "faults": self.server.fault_counts}).encode()
+                                   "faults": self.server.fault_counts,
+                                   "retry_after_violations": self.server.violations}).encode()
             self.answer(200, body, {"Content-Type": "application/json"})
             return
         cfg = self.server.cfg
+        key = (self.path, self.headers.get("Range", ""))
+        with self.server.lock:
+            not_before = self.server.not_before.pop(key, None)
+            if not_before is not None and time.time() < not_before - 0.05:
+                self.server.violations += 1
         if cfg.latency_ms > 0:
             time.sleep(cfg.latency_ms / 1000.0)
         fault = self.next_fault()
         if fault in ("500", "503", "429"):
+            if fault != "500" and cfg.retry_after > 0:
+                with self.server.lock:
+                    self.server.not_before[key] = time.time() + cfg.retry_after
             self.answer(int(fault), b"injected fault",
                         {"Retry-After": str(cfg.retry_after), "Content-Type": "text/plain"})
             return
@@ -138,6 +149,8 @@ def main():
     server.requests = 0
     server.fault_index = 0
     server.fault_counts = {}
+    server.not_before = {}
+    server.violations = 0
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "vz/io/block_cache.h"
 #include "vz/io/http_source.h"
@@ -106,6 +107,38 @@ TEST_F(EarthdataTest, BearerTokenIsNotForwardedToS3) {
   };
   io::HttpSource src(Url(), transport, o);
   ExpectReadsCorrectly(src);  // S3 answers 400 if the Authorization header reaches it
+}
+
+// Requests the data host has answered so far (the test server's own count).
+int DataHostRequests(io::HttpTransport& transport, int port) {
+  io::HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/__stats";
+  auto r = transport.Submit(req).get();
+  if (!r.ok() || r->status != 200) return -1;
+  const auto j = nlohmann::json::parse(r->body, nullptr, false);
+  return j.is_object() ? j.value("data", -1) : -1;
+}
+
+TEST_F(EarthdataTest, LaterRangesGoStraightToThePresignedUrl) {
+  io::HttpTransport transport;
+  io::HttpSourceOptions o = Opts(4096);
+  o.sign = [](io::HttpRequest& r) -> Status {
+    r.headers.push_back("Authorization: Bearer TOKEN.abc.def");
+    return Ok();
+  };
+  io::HttpSource src(Url(), transport, o);
+  const int before = DataHostRequests(transport, data_port_);
+  ASSERT_GE(before, 0);
+  ASSERT_TRUE(src.Stat().ok());
+  for (int round = 0; round < 3; ++round) {
+    std::vector<io::ByteRange> ranges{
+        {10000u + 1000u * static_cast<unsigned>(round), 100}, {200000, 50}, {299990, 10}};
+    auto got = src.ReadMany(ranges);
+    ASSERT_TRUE(got.ok()) << got.error().ToString();
+    EXPECT_EQ((*got)[2], io::Bytes(data_.end() - 10, data_.end()));
+  }
+  // Only the opening request asked the data host; nine ranges went to S3 directly.
+  EXPECT_EQ(DataHostRequests(transport, data_port_) - before, 1);
 }
 
 TEST_F(EarthdataTest, WrongPasswordIsAClearPermissionError) {

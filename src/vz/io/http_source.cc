@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <thread>
 
@@ -27,6 +29,44 @@ bool ParseContentRange(const std::string& v, ContentRange* out) {
 }
 
 bool Transient(long status) { return status == 429 || status >= 500; }
+
+// A server's Retry-After in milliseconds (the delta-seconds form), 0 when absent.
+std::uint64_t RetryAfterMs(const HttpResponse& r) {
+  const std::string v = r.Header("retry-after");
+  if (v.empty() || v.size() > 6 ||
+      !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    return 0;
+  }
+  return std::stoull(v) * 1000;
+}
+
+// Seconds a presigned S3 URL stays valid from now: X-Amz-Date + X-Amz-Expires (minus a minute,
+// as TEA's Cache-Control does); 0 when the URL is not presigned.
+std::int64_t PresignedSecondsLeft(const std::string& url) {
+  auto param = [&](const std::string& name) -> std::string {
+    const auto p = url.find(name + "=");
+    if (p == std::string::npos || (url[p - 1] != '?' && url[p - 1] != '&')) return "";
+    const auto start = p + name.size() + 1;
+    return url.substr(start, url.find('&', start) - start);
+  };
+  const std::string date = param("X-Amz-Date");
+  const std::string expires = param("X-Amz-Expires");
+  if (param("X-Amz-Signature").empty() || date.size() != 16 || expires.empty() ||
+      expires.size() > 9 || !std::all_of(expires.begin(), expires.end(), [](unsigned char c) {
+        return std::isdigit(c) != 0;
+      })) {
+    return 0;
+  }
+  std::tm tm{};
+  if (std::sscanf(date.c_str(), "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::int64_t until = static_cast<std::int64_t>(timegm(&tm)) + std::stoll(expires) - 60;
+  return until - static_cast<std::int64_t>(std::time(nullptr));
+}
 
 Error StatusError(const std::string& url, long status) {
   std::string msg = fmt::format("GET {}: HTTP {}", url, status);
@@ -55,11 +95,14 @@ Status HttpSource::EnsureOpen() {
     auto res = transport_.Submit(req).get();
     bool retry = !res.ok() || Transient(res->status);
     if (retry && attempt < options_.max_attempts) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.backoff_ms << (attempt - 1)));
+      std::uint64_t delay = options_.backoff_ms << (attempt - 1);
+      if (res.ok()) delay = std::max(delay, std::min(RetryAfterMs(*res), options_.max_backoff_ms));
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
       continue;
     }
     if (!res.ok()) return std::move(res).error();
     const HttpResponse& r = *res;
+    if (r.status == 200 || r.status == 206) RememberRedirect(r);
     if (r.status == 416) {  // an empty object answers a range request with 416
       ContentRange cr;
       std::string v = r.Header("content-range");
@@ -129,14 +172,18 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
   for (int attempt = 1; !todo.empty(); ++attempt) {
     std::vector<std::future<Result<HttpResponse>>> futures;
     futures.reserve(todo.size());
+    bool direct = false;
+    const std::string target = Target(&direct);
     for (auto i : todo) {
-      HttpRequest req{url_, "GET", {}, ranges[i], 0};
+      HttpRequest req{target, "GET", {}, ranges[i], 0};
       if (!info_.etag.empty()) req.headers.push_back("If-Match: " + info_.etag);
       // A server that ignores ranges may send the whole object: allow that only when small.
       req.max_body = std::max<std::uint64_t>(ranges[i].length, 16ull << 20);
-      if (options_.sign) VZ_TRY(options_.sign(req));
+      // A presigned URL carries its own authorisation: no other may be sent with it.
+      if (options_.sign && !direct) VZ_TRY(options_.sign(req));
       futures.push_back(transport_.Submit(std::move(req)));
     }
+    std::uint64_t retry_after = 0;
     std::vector<std::size_t> again;
     Error last_error = IoError("no attempt made");
     for (std::size_t k = 0; k < todo.size(); ++k) {
@@ -151,9 +198,18 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
       HttpResponse& r = *res;
       if (Transient(r.status)) {
         last_error = StatusError(url_, r.status);
+        retry_after = std::max(retry_after, RetryAfterMs(r));
         again.push_back(i);
         continue;
       }
+      if (direct && (r.status == 400 || r.status == 401 || r.status == 403)) {
+        // The presigned URL expired or was refused: ask the data host again.
+        ForgetRedirect();
+        last_error = StatusError(url_, r.status);
+        again.push_back(i);
+        continue;
+      }
+      if (!direct && (r.status == 200 || r.status == 206)) RememberRedirect(r);
       if (r.status == 206) {
         ContentRange cr;
         if (!ParseContentRange(r.Header("content-range"), &cr) || cr.first != want.offset ||
@@ -182,11 +238,32 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
     if (!again.empty()) {
       std::uint64_t delay = std::min(options_.max_backoff_ms, options_.backoff_ms << (attempt - 1));
       std::uniform_int_distribution<std::uint64_t> jitter(delay / 2, delay);
-      std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
+      delay = std::max(jitter(rng), std::min(retry_after, options_.max_backoff_ms));
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     }
     todo = std::move(again);
   }
   return out;
+}
+
+void HttpSource::RememberRedirect(const HttpResponse& r) {
+  if (r.effective_url.empty() || r.effective_url == url_) return;
+  const std::int64_t left = PresignedSecondsLeft(r.effective_url);
+  if (left <= 0) return;
+  std::lock_guard<std::mutex> lock(redirect_mu_);
+  presigned_ = r.effective_url;
+  presigned_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(left);
+}
+
+std::string HttpSource::Target(bool* direct) {
+  std::lock_guard<std::mutex> lock(redirect_mu_);
+  *direct = !presigned_.empty() && std::chrono::steady_clock::now() < presigned_until_;
+  return *direct ? presigned_ : url_;
+}
+
+void HttpSource::ForgetRedirect() {
+  std::lock_guard<std::mutex> lock(redirect_mu_);
+  presigned_.clear();
 }
 
 }  // namespace vz::io

@@ -5,6 +5,7 @@
 // matches; If-Match on the ETag turns a file that changes mid-scan into a clear error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,10 +18,10 @@
 namespace vz::io {
 
 struct HttpSourceOptions {
-  std::uint64_t open_read = 4ull << 20;  // bytes fetched at open (match BlockCache first_read)
-  int max_attempts = 5;                  // for 5xx, 429, resets, timeouts, truncated bodies
-  std::uint64_t backoff_ms = 100;        // first retry delay; doubles, with jitter
-  std::uint64_t max_backoff_ms = 10'000;
+  std::uint64_t open_read = 4ull << 20;   // bytes fetched at open (match BlockCache first_read)
+  int max_attempts = 5;                   // for 5xx, 429, resets, timeouts, truncated bodies
+  std::uint64_t backoff_ms = 100;         // first retry delay; doubles, with jitter
+  std::uint64_t max_backoff_ms = 10'000;  // also caps a server's Retry-After
   // Called on every request just before it is sent (e.g. to add SigV4 headers for S3, or an
   // Authorization header). An error stops the read.
   std::function<Status(HttpRequest&)> sign;
@@ -37,6 +38,11 @@ class HttpSource final : public ByteSource {
 
  private:
   Status EnsureOpen();
+  // After a redirect to a presigned URL (Earthdata's data host -> S3), later ranges go straight
+  // there until it expires; a refused presigned URL is forgotten and the original asked again.
+  void RememberRedirect(const HttpResponse& r);
+  std::string Target(bool* direct);
+  void ForgetRedirect();
   // Sends the ranges concurrently, retrying what failed transiently.
   Result<std::vector<Bytes>> Fetch(std::span<const ByteRange> ranges);
 
@@ -47,6 +53,9 @@ class HttpSource final : public ByteSource {
   bool open_ = false;
   SourceInfo info_;
   Bytes head_;  // the first open_read bytes
+  std::mutex redirect_mu_;
+  std::string presigned_;  // empty: none
+  std::chrono::steady_clock::time_point presigned_until_;
 };
 
 }  // namespace vz::io
