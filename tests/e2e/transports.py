@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -130,6 +131,24 @@ def main():
         check("faults: every kind of fault was injected",
               all(injected.get(k, 0) > 0 for k in ("500", "429", "reset", "truncate")),
               json.dumps(stats))
+
+        # An append killed half-way (SIGKILL while it reads a slow granule) leaves the store
+        # exactly as it was: the new store is only ever renamed into place when complete.
+        (slowproxy,) = servers.python("fault_proxy.py", [
+            "--upstream", f"http://127.0.0.1:{port}", "--latency-ms", "1500"])
+        killed = os.path.join(work, "killed.json")
+        rc, err = run(vzgen, ["build"] + http[:2] + ["--loadable-vars", "lat,lon", "-o", killed,
+                                                     "-q"], base_env)
+        before = open(killed, "rb").read() if rc == 0 else b""
+        p = subprocess.Popen([vzgen, "append", killed,
+                              f"http://127.0.0.1:{slowproxy}/{BUCKET}/{PREFIX}/{names[2]}", "-q"],
+                             env=base_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.7)
+        p.kill()
+        p.wait()
+        check("append killed half-way: the store is untouched",
+              rc == 0 and open(killed, "rb").read() == before and json.loads(before)["refs"],
+              err)
 
         # 429 and 503 with Retry-After: 1 are retried no sooner than asked.
         (polite,) = servers.python("fault_proxy.py", [
