@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -105,6 +106,32 @@ Result<std::string> GranuleSearchUrl(const std::string& cmr_url, const JobConfig
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = fmt::format("{}/granules.umm_json?short_name={}", base,
                                 auth::UriEncode(config.collection, false));
+  if (!config.provider.empty()) url += "&provider=" + auth::UriEncode(config.provider, false);
+  if (!config.version.empty()) url += "&version=" + auth::UriEncode(config.version, false);
+  if (!config.concept_id.empty()) {
+    url += "&collection_concept_id=" + auth::UriEncode(config.concept_id, false);
+  }
+  for (const auto& pattern : config.granule_names) {
+    url += "&readable_granule_name%5B%5D=" + auth::UriEncode(pattern, false);
+  }
+  if (!config.granule_names.empty()) {
+    url += "&options%5Breadable_granule_name%5D%5Bpattern%5D=true";
+  }
+  if (!config.bounding_box.empty()) {
+    double w = 0;
+    double so = 0;
+    double e = 0;
+    double n = 0;
+    char tail = 0;
+    if (std::sscanf(config.bounding_box.c_str(), "%lf,%lf,%lf,%lf%c", &w, &so, &e, &n, &tail) !=
+            4 ||
+        w < -180 || w > 180 || e < -180 || e > 180 || so < -90 || n > 90 || so > n) {
+      return InvalidArgument(fmt::format(
+          "bounding box '{}' is not W,S,E,N in degrees (west may exceed east across 180)",
+          config.bounding_box));
+    }
+    url += "&bounding_box=" + auth::UriEncode(config.bounding_box, false);
+  }
   if (!config.start_date.empty() || !config.end_date.empty()) {
     std::string from;
     std::string to;
@@ -135,10 +162,21 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
     const std::string ur = Str(umm, "GranuleUR");
     // The data files: netCDF/HDF5 names from DataGranule, else from the GET DATA links.
     std::vector<std::string> names;
+    std::map<std::string, std::pair<std::uint64_t, std::string>> file_info;  // size, checksum
     const Json& dg = umm.value("DataGranule", Json::object());
     for (const auto& f : dg.value("ArchiveAndDistributionInformation", Json::array())) {
       const std::string n = Str(f, "Name");
-      if (IsDataFile(n)) names.push_back(n);
+      if (!IsDataFile(n)) continue;
+      names.push_back(n);
+      std::uint64_t size = 0;
+      if (f.contains("SizeInBytes") && f["SizeInBytes"].is_number_unsigned()) {
+        size = f["SizeInBytes"].get<std::uint64_t>();
+      }
+      std::string sum;
+      if (f.contains("Checksum") && f["Checksum"].is_object()) {
+        sum = Str(f["Checksum"], "Algorithm") + ":" + Str(f["Checksum"], "Value");
+      }
+      file_info[n] = {size, sum};
     }
     std::vector<std::pair<std::string, std::string>> links;  // type, url
     for (const auto& r : umm.value("RelatedUrls", Json::array())) {
@@ -194,6 +232,10 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
       }
       g.begin = begin;
       g.end = end;
+      if (auto info = file_info.find(n); info != file_info.end()) {
+        g.size = info->second.first;
+        g.checksum = info->second.second;
+      }
       g.cycle = cycle;
       g.pass = pass;
       out.granules.push_back(std::move(g));

@@ -48,6 +48,20 @@ TEST(Catalog, SearchUrlIsExact) {
   c.end_date = "";
   EXPECT_NE(GranuleSearchUrl("", c)->find("temporal%5B%5D=2022-01-01T00%3A00%3A00Z%2C&"),
             std::string::npos);
+  JobConfig f;
+  f.collection = "SWOT_L2_LR_SSH_Expert_2.0";
+  f.provider = "POCLOUD";
+  f.granule_names = {"*PIC0*", "*PGC0*"};
+  f.bounding_box = "-95.19,30.59,-94.99,30.79";
+  EXPECT_EQ(
+      *GranuleSearchUrl("http://c/search", f),
+      "http://c/search/granules.umm_json?short_name=SWOT_L2_LR_SSH_Expert_2.0"
+      "&provider=POCLOUD&readable_granule_name%5B%5D=%2APIC0%2A"
+      "&readable_granule_name%5B%5D=%2APGC0%2A"
+      "&options%5Breadable_granule_name%5D%5Bpattern%5D=true"
+      "&bounding_box=-95.19%2C30.59%2C-94.99%2C30.79&sort_key%5B%5D=start_date&page_size=2000");
+  f.bounding_box = "10,20,30";
+  EXPECT_FALSE(GranuleSearchUrl("", f).ok());
   c.end_date = "1-1-2021";
   auto reversed = GranuleSearchUrl("", c);
   ASSERT_FALSE(reversed.ok());
@@ -70,6 +84,8 @@ TEST(Catalog, PicksTheNetcdfFileAndItsLinksFromRecordedPages) {
       "https://archive.podaac.earthdata.nasa.gov/podaac-ops-cumulus-protected/"
       "TELLUS_GRAC_L3_JPL_RL06_LND_v04/GRD-3_2002094-2002120_GRAC_JPLEM_BA01_0600_LND_v04.nc");
   EXPECT_EQ(g.begin, "2002-04-04T00:00:00.000Z");
+  EXPECT_EQ(g.size, 1098347u);
+  EXPECT_EQ(g.checksum, "MD5:cdb8ba3cff9617e88b3da89b5c84dc25");
   EXPECT_EQ(tellus->s3_credentials_url, "https://archive.podaac.earthdata.nasa.gov/s3credentials");
 
   auto swot = ParseGranulePage(

@@ -23,6 +23,8 @@ struct CatalogGranule {
   std::string end;
   std::optional<std::int64_t> cycle;  // Track
   std::optional<std::int64_t> pass;
+  std::uint64_t size = 0;  // bytes, when the catalog says
+  std::string checksum;    // "MD5:..." when the catalog says
 };
 
 struct CatalogResult {

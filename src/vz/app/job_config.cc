@@ -85,6 +85,11 @@ Result<JobConfig> JobConfigFromEnvironment(const std::function<std::string(const
   c.output_dir = getenv("VZ_OUTPUT_DIR");
   if (c.output_bucket.empty() && c.output_dir.empty()) c.output_dir = "out";
   c.cmr_url = getenv("VZ_CMR_URL");
+  c.provider = getenv("VZ_PROVIDER");
+  c.version = getenv("VZ_COLLECTION_VERSION");
+  c.concept_id = getenv("VZ_CONCEPT_ID");
+  c.granule_names = SplitComma(getenv("VZ_GRANULE_NAMES"));
+  c.bounding_box = getenv("VZ_BOUNDING_BOX");
   const std::string cpus = getenv("CPU_COUNT");
   if (!cpus.empty()) {
     char* end = nullptr;

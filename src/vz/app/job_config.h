@@ -34,6 +34,13 @@ struct JobConfig {
   std::string output_dir;       // VZ_OUTPUT_DIR: local output when OUTPUT_BUCKET is unset
   std::string output_prefix = "virtual_collections/";  // key prefix; <COLLECTION>/ follows
   std::string cmr_url;                                 // VZ_CMR_URL
+  // Optional CMR filters: provider (POCLOUD), version, collection concept id, granule name
+  // patterns (* and ? wildcards; any may match), bounding box "W,S,E,N".
+  std::string provider;
+  std::string version;
+  std::string concept_id;
+  std::vector<std::string> granule_names;
+  std::string bounding_box;
   std::string level2;                // VZ_LEVEL2: auto (collection name has "L2"), yes, no
   unsigned jobs = 0;                 // from CPU_COUNT
   std::vector<std::string> notices;  // settings accepted but without effect, said once each

@@ -95,9 +95,8 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
       std::lock_guard<std::mutex> lock(g_s3_mu);
       if (!g_s3_credentials) {
         // AWS's chain (environment, ~/.aws/credentials, ECS, EC2), shared and refreshed.
-        auto cache = std::make_shared<auth::CachedCredentials>([] {
-          return auth::CredentialsFromChain([](const char* name) { return Env(name); });
-        });
+        auto cache = std::make_shared<auth::CachedCredentials>(
+            [] { return auth::CredentialsFromChain([](const char* name) { return Env(name); }); });
         g_s3_credentials = [cache] { return cache->Get(); };
       }
       s3.credentials = g_s3_credentials;

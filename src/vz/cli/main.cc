@@ -147,6 +147,17 @@ int Run(int argc, char** argv) {
   build->add_option("--start", start_date, "with --collection: first day (M-D-YYYY or ISO 8601)");
   build->add_option("--end", end_date, "with --collection: last day, included");
   build->add_option("--cmr-url", cmr_url, "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
+  vz::app::JobConfig filters;
+  std::string granule_names;
+  auto add_filters = [&](CLI::App* cmd) {
+    cmd->add_option("--provider", filters.provider, "CMR provider, e.g. POCLOUD");
+    cmd->add_option("--collection-version", filters.version, "collection version");
+    cmd->add_option("--concept-id", filters.concept_id, "collection concept id (C...-POCLOUD)");
+    cmd->add_option("--granule-name", granule_names,
+                    "comma-separated granule name patterns (* and ? wildcards; any may match)");
+    cmd->add_option("--bbox", filters.bounding_box, "bounding box W,S,E,N in degrees");
+  };
+  add_filters(build);
   build->add_option("--access", access, "with --collection: https (default) or direct (s3)")
       ->check(CLI::IsMember({"https", "direct"}));
   add_combine_options(build);
@@ -165,6 +176,7 @@ int Run(int argc, char** argv) {
   search->add_option("--cmr-url", cmr_url,
                      "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
   search->add_flag("--json", search_json, "one JSON object per granule instead of a table");
+  add_filters(search);
   CLI::App* job = app.add_subcommand(
       "job", "the collection job, configured by environment variables (docs/job.md)");
 
@@ -238,8 +250,17 @@ int Run(int argc, char** argv) {
     return v == nullptr ? std::string() : std::string(v);
   };
   if (cmr_url.empty()) cmr_url = env("VZ_CMR_URL");
+  filters.granule_names = SplitList(granule_names);
+  auto with_filters = [&](vz::app::JobConfig c) {
+    c.provider = filters.provider;
+    c.version = filters.version;
+    c.concept_id = filters.concept_id;
+    c.granule_names = filters.granule_names;
+    c.bounding_box = filters.bounding_box;
+    return c;
+  };
   if (search->parsed()) {
-    vz::app::JobConfig c;
+    vz::app::JobConfig c = with_filters({});
     c.collection = collection;
     c.start_date = start_date;
     c.end_date = end_date;
@@ -247,11 +268,9 @@ int Run(int argc, char** argv) {
     if (!found.ok()) return Report(std::move(found).error());
     for (const auto& g : found->granules) {
       if (search_json) {
-        nlohmann::json j = {{"name", g.name},
-                            {"begin", g.begin},
-                            {"end", g.end},
-                            {"s3", g.s3_url},
-                            {"https", g.https_url}};
+        nlohmann::json j = {{"name", g.name},        {"begin", g.begin},     {"end", g.end},
+                            {"s3", g.s3_url},        {"https", g.https_url}, {"size", g.size},
+                            {"checksum", g.checksum}};
         if (g.cycle) j["cycle"] = *g.cycle;
         if (g.pass) j["pass"] = *g.pass;
         std::cout << j.dump() << "\n";
@@ -290,7 +309,7 @@ int Run(int argc, char** argv) {
       std::cerr << "vzgen: error: give FILES or --collection, not both (see vzgen --help)\n";
       return kExitUsage;
     }
-    vz::app::JobConfig c;
+    vz::app::JobConfig c = with_filters({});
     c.collection = collection;
     c.start_date = start_date;
     c.end_date = end_date;
