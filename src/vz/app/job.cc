@@ -241,7 +241,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
             if (r->status != 200) return IoError(fmt::format("{}: HTTP {}", creds_url, r->status));
             return auth::ParseEarthdataS3Credentials(r->body);
           });
-      SetS3Credentials([cache] { return cache->Get(); });
+      SetS3Credentials([cache] { return cache->Get(); }, [cache] { cache->Invalidate(); });
       auto first = cache->Get();
       why = first.ok() ? probe_first(found->granules.front().s3_url) : Status(first.error());
     }

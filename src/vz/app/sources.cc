@@ -27,6 +27,7 @@ std::string Env(const char* name) {
 std::atomic<long> g_concurrency{64};
 std::mutex g_s3_mu;
 std::function<Result<auth::AwsCredentials>()> g_s3_credentials;
+std::function<void()> g_s3_invalidate;
 
 // One transport per netrc file for the whole process (connections and cookies are shared).
 Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
@@ -50,9 +51,11 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
 
 }  // namespace
 
-void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider) {
+void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider,
+                      std::function<void()> invalidate) {
   std::lock_guard<std::mutex> lock(g_s3_mu);
   g_s3_credentials = std::move(provider);
+  g_s3_invalidate = std::move(invalidate);
 }
 
 Result<io::HttpResponse> EarthdataGet(const std::string& url) {
@@ -98,8 +101,10 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
         auto cache = std::make_shared<auth::CachedCredentials>(
             [] { return auth::CredentialsFromChain([](const char* name) { return Env(name); }); });
         g_s3_credentials = [cache] { return cache->Get(); };
+        g_s3_invalidate = [cache] { cache->Invalidate(); };
       }
       s3.credentials = g_s3_credentials;
+      s3.invalidate = g_s3_invalidate;
     }
     VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(""));
     return auth::OpenS3Source(url, s3, *transport);

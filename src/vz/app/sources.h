@@ -27,7 +27,9 @@ long RemoteConcurrency();
 
 // Where s3:// reads get their credentials (default: the AWS_* environment variables). The
 // collection job sets the DAAC's temporary in-region credentials here.
-void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider);
+// `invalidate` is called when S3 says the token expired (the read is then retried once).
+void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider,
+                      std::function<void()> invalidate = {});
 
 // One GET through the Earthdata Login flow (bearer token or netrc, cookies kept), for small
 // documents such as a DAAC's s3credentials.

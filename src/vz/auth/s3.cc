@@ -90,6 +90,18 @@ Result<std::unique_ptr<io::ByteSource>> OpenS3Source(const std::string& s3_url, 
     req.headers.push_back("Authorization: " + sig.authorization);
     return Ok();
   };
+  if (options.invalidate) {
+    auto invalidate = options.invalidate;
+    http.refresh_on_denied = [invalidate](const io::HttpResponse& r) {
+      for (const char* code : {"ExpiredToken", "InvalidToken", "TokenRefreshRequired"}) {
+        if (r.body.find(code) != std::string::npos) {
+          invalidate();
+          return true;
+        }
+      }
+      return false;
+    };
+  }
   class Named final : public io::ByteSource {
    public:
     Named(std::string url, std::unique_ptr<io::HttpSource> inner)

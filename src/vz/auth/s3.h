@@ -31,6 +31,9 @@ struct S3Options {
   bool path_style = false;  // forced on when endpoint is set
   // Called before each request: returns current credentials (may refresh).
   std::function<Result<AwsCredentials>()> credentials;
+  // Called when S3 answers ExpiredToken / InvalidToken / TokenRefreshRequired: the next
+  // credentials() must fetch fresh ones; the request is then sent once more.
+  std::function<void()> invalidate;
   io::HttpSourceOptions http;
 };
 

@@ -90,6 +90,40 @@ TEST_F(S3SourceTest, ExpiredTokenIsDenied) {
   EXPECT_EQ((*src)->Stat().error().code(), ErrorCode::kPermission);
 }
 
+TEST_F(S3SourceTest, AnExpiredTokenIsRefreshedOnceAndTheReadRetried) {
+  // The provider hands out an expired session token until it is told to refresh.
+  auto fresh = std::make_shared<int>(0);
+  auto fetches = std::make_shared<int>(0);
+  S3Options o = Options({});
+  o.credentials = [fresh, fetches]() -> Result<AwsCredentials> {
+    ++*fetches;
+    return AwsCredentials{"AKIDTEST", "secret/key+TEST", *fresh != 0 ? "TOKEN123" : "OLD"};
+  };
+  o.invalidate = [fresh] { *fresh = 1; };
+  auto src = OpenS3Source("s3://bucket/dir/granule 1.nc", o, io::HttpTransport::Default());
+  ASSERT_TRUE(src.ok());
+  auto info = (*src)->Stat();
+  ASSERT_TRUE(info.ok()) << info.error().ToString();
+  *fresh = 0;  // the token expires again: both ranges are refused, refreshed, retried
+  std::vector<io::ByteRange> ranges{{30000, 100}, {40000, 100}};
+  auto got = (*src)->ReadMany(ranges);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ((*got)[1], io::Bytes(data_.begin() + 40000, data_.begin() + 40100));
+  // A token that stays refused is a clear error after one refresh, not a loop.
+  S3Options bad = Options({});
+  auto refreshes = std::make_shared<int>(0);
+  bad.credentials = []() -> Result<AwsCredentials> {
+    return AwsCredentials{"AKIDTEST", "secret/key+TEST", "OLD"};
+  };
+  bad.invalidate = [refreshes] { ++*refreshes; };
+  auto stuck = OpenS3Source("s3://bucket/dir/granule 1.nc", bad, io::HttpTransport::Default());
+  ASSERT_TRUE(stuck.ok());
+  auto denied = (*stuck)->Stat();
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code(), ErrorCode::kPermission);
+  EXPECT_EQ(*refreshes, 1);
+}
+
 TEST_F(S3SourceTest, MissingKeyIsNotFound) {
   auto src =
       OpenS3Source("s3://bucket/nope.nc", Options({"AKIDTEST", "secret/key+TEST", "TOKEN123"}),

@@ -89,6 +89,7 @@ Status HttpSource::EnsureOpen() {
   if (open_) return Ok();
   // One request learns the size and ETag and brings the first bytes.
   std::uint64_t want = std::max<std::uint64_t>(options_.open_read, 1);
+  bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
     HttpRequest req{url_, "GET", {}, ByteRange{0, want}, want};
     if (options_.sign) VZ_TRY(options_.sign(req));
@@ -102,6 +103,11 @@ Status HttpSource::EnsureOpen() {
     }
     if (!res.ok()) return std::move(res).error();
     const HttpResponse& r = *res;
+    if ((r.status == 401 || r.status == 403) && !refreshed && options_.refresh_on_denied &&
+        options_.refresh_on_denied(r)) {
+      refreshed = true;  // expired credentials: once more with fresh ones
+      continue;
+    }
     if (r.status == 200 || r.status == 206) RememberRedirect(r);
     if (r.status == 416) {  // an empty object answers a range request with 416
       ContentRange cr;
@@ -169,6 +175,7 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
     }
   }
   std::mt19937_64 rng(std::random_device{}());
+  int refresh_round = 0;
   for (int attempt = 1; !todo.empty(); ++attempt) {
     std::vector<std::future<Result<HttpResponse>>> futures;
     futures.reserve(todo.size());
@@ -209,6 +216,16 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
         again.push_back(i);
         continue;
       }
+      if (!direct && (r.status == 401 || r.status == 403) && options_.refresh_on_denied) {
+        // Expired credentials: refreshed once per read; the ranges denied in that round are
+        // sent again with the fresh ones.
+        if (refresh_round == 0 && options_.refresh_on_denied(r)) refresh_round = attempt;
+        if (refresh_round == attempt) {
+          last_error = StatusError(url_, r.status);
+          again.push_back(i);
+          continue;
+        }
+      }
       if (!direct && (r.status == 200 || r.status == 206)) RememberRedirect(r);
       if (r.status == 206) {
         ContentRange cr;
@@ -232,10 +249,12 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
         return StatusError(url_, r.status);
       }
     }
-    if (!again.empty() && attempt >= options_.max_attempts) {
+    // A round whose refusals refreshed the credentials is not counted as a failed attempt.
+    const bool refreshed_now = refresh_round == attempt;
+    if (!again.empty() && attempt >= options_.max_attempts && !refreshed_now) {
       return std::move(last_error).Annotate(fmt::format("after {} attempts", attempt));
     }
-    if (!again.empty()) {
+    if (!again.empty() && !refreshed_now) {
       std::uint64_t delay = std::min(options_.max_backoff_ms, options_.backoff_ms << (attempt - 1));
       std::uniform_int_distribution<std::uint64_t> jitter(delay / 2, delay);
       delay = std::max(jitter(rng), std::min(retry_after, options_.max_backoff_ms));

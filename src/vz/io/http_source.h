@@ -25,6 +25,9 @@ struct HttpSourceOptions {
   // Called on every request just before it is sent (e.g. to add SigV4 headers for S3, or an
   // Authorization header). An error stops the read.
   std::function<Status(HttpRequest&)> sign;
+  // Called on a 401/403 (not from a presigned URL): true when the caller refreshed what `sign`
+  // uses (expired temporary credentials), and the request should be sent once more.
+  std::function<bool(const HttpResponse&)> refresh_on_denied;
 };
 
 class HttpSource final : public ByteSource {
