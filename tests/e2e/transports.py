@@ -204,6 +204,20 @@ def main():
         os.chmod(netrc, 0o600)
         compare("earthdata-netrc", vzgen, tea, dict(base_env, NETRC=netrc), work, expected_scan,
                 expected_build)
+        badnetrc = os.path.join(work, "badnetrc")
+        with open(badnetrc, "w") as f:
+            f.write("machine 127.0.0.2 login edluser password wrong\n")
+        os.chmod(badnetrc, 0o600)
+        rc, err = run(vzgen, ["scan", tea[0], "-o", os.path.join(work, "denied.json")],
+                      dict(base_env, NETRC=badnetrc, VZ_EDL_HOST="127.0.0.2"))
+        check("earthdata: a wrong password names the user, never the password",
+              rc == 1 and "Earthdata Login rejected the credentials for edluser" in err and
+              "wrong" not in err.replace(badnetrc, ""), f"rc={rc} {err}")
+        rc, err = run(vzgen, ["scan", tea[0], "-o", os.path.join(work, "denied.json")],
+                      dict(base_env, EARTHDATA_TOKEN="expired-token"))
+        check("earthdata: a refused token says so",
+              rc == 1 and "rejected the bearer token" in err and "expired-token" not in err,
+              f"rc={rc} {err}")
 
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

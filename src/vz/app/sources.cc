@@ -49,6 +49,32 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
   return t.get();
 }
 
+// Adds who was refused to an access-denied error (never the password).
+class Explained final : public io::ByteSource {
+ public:
+  Explained(std::unique_ptr<io::ByteSource> inner, std::string who)
+      : inner_(std::move(inner)), who_(std::move(who)) {}
+  const std::string& url() const override { return inner_->url(); }
+  Result<io::SourceInfo> Stat() override { return Explain(inner_->Stat()); }
+  Result<io::Bytes> ReadAt(std::uint64_t o, std::uint64_t n) override {
+    return Explain(inner_->ReadAt(o, n));
+  }
+  Result<std::vector<io::Bytes>> ReadMany(std::span<const io::ByteRange> r) override {
+    return Explain(inner_->ReadMany(r));
+  }
+
+ private:
+  template <typename T>
+  Result<T> Explain(Result<T> r) {
+    if (!r.ok() && r.error().code() == ErrorCode::kPermission) {
+      return PermissionDenied(fmt::format("{}: {}", r.error().message(), who_));
+    }
+    return r;
+  }
+  std::unique_ptr<io::ByteSource> inner_;
+  std::string who_;
+};
+
 }  // namespace
 
 void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider,
@@ -127,8 +153,28 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
         return Ok();
       };
     }
-    return std::unique_ptr<io::ByteSource>(
-        std::make_unique<io::HttpSource>(url, *transport, std::move(http)));
+    // Who was refused, for the one error line a user sees (never the password).
+    std::string who;
+    if (!token.empty()) {
+      who = "Earthdata Login rejected the bearer token in EARTHDATA_TOKEN";
+    } else if (!netrc.empty()) {
+      const std::string edl =
+          Env("VZ_EDL_HOST").empty() ? "urs.earthdata.nasa.gov" : Env("VZ_EDL_HOST");
+      auto entries = auth::LoadNetrc(netrc);
+      if (entries.ok()) {
+        if (auto e = auth::FindNetrc(*entries, edl)) {
+          who = fmt::format("Earthdata Login rejected the credentials for {} (from {})", e->login,
+                            netrc);
+        }
+      }
+    }
+    if (who.empty()) {
+      who =
+          "no Earthdata Login credentials: set EARTHDATA_TOKEN or add urs.earthdata.nasa.gov "
+          "to ~/.netrc";
+    }
+    return std::unique_ptr<io::ByteSource>(std::make_unique<Explained>(
+        std::make_unique<io::HttpSource>(url, *transport, std::move(http)), who));
   }
   return io::OpenSource(url);
 }
