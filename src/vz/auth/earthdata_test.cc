@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "vz/io/block_cache.h"
 #include "vz/io/http_source.h"
@@ -27,6 +29,8 @@ const char* kPython = "/usr/bin/python3";
 
 class EarthdataTest : public ::testing::Test {
  protected:
+  // How long the data host's presigned URLs live (vzgen uses them until a minute before).
+  virtual int PresignSeconds() const { return 3600; }
   void SetUp() override {
     if (!std::filesystem::exists(kPython)) GTEST_SKIP() << "no /usr/bin/python3";
     char tmpl[] = "/tmp/vz_edl_XXXXXX";
@@ -45,8 +49,10 @@ class EarthdataTest : public ::testing::Test {
       dup2(fds[1], 1);
       close(fds[0]);
       std::string script = std::string(VZ_SOURCE_DIR) + "/tests/servers/earthdata_server.py";
+      const std::string presign = std::to_string(PresignSeconds());
       execl(kPython, kPython, script.c_str(), root_.c_str(), "--user", "alice", "--password",
-            "s3cret", "--token", "TOKEN.abc.def", static_cast<char*>(nullptr));
+            "s3cret", "--token", "TOKEN.abc.def", "--presign-seconds", presign.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(fds[1]);
@@ -139,6 +145,31 @@ TEST_F(EarthdataTest, LaterRangesGoStraightToThePresignedUrl) {
   }
   // Only the opening request asked the data host; nine ranges went to S3 directly.
   EXPECT_EQ(DataHostRequests(transport, data_port_) - before, 1);
+}
+
+// Presigned URLs that live 62 s: vzgen keeps them for at most 2 s, then asks the data host again.
+class ShortPresignTest : public EarthdataTest {
+ protected:
+  int PresignSeconds() const override { return 62; }
+};
+
+TEST_F(ShortPresignTest, AnExpiredPresignedUrlSendsTheNextReadBackToTheDataHost) {
+  io::HttpTransport transport;
+  io::HttpSourceOptions o = Opts(4096);
+  o.sign = [](io::HttpRequest& r) -> Status {
+    r.headers.push_back("Authorization: Bearer TOKEN.abc.def");
+    return Ok();
+  };
+  io::HttpSource src(Url(), transport, o);
+  const int before = DataHostRequests(transport, data_port_);
+  ASSERT_TRUE(src.Stat().ok());
+  ASSERT_TRUE(src.ReadAt(100000, 10).ok());
+  EXPECT_EQ(DataHostRequests(transport, data_port_) - before, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  auto late = src.ReadAt(200000, 10);
+  ASSERT_TRUE(late.ok()) << late.error().ToString();
+  EXPECT_EQ(*late, io::Bytes(data_.begin() + 200000, data_.begin() + 200010));
+  EXPECT_EQ(DataHostRequests(transport, data_port_) - before, 2);
 }
 
 TEST_F(EarthdataTest, WrongPasswordIsAClearPermissionError) {
