@@ -5,6 +5,7 @@ flight. Reports granules/s and, per granule, requests, dependent rounds and byte
 run report, which counts every read, metadata included).
 
   remote_bench.py --vzgen BIN --data DIR [--granules N] [--first-read BYTES]
+  remote_bench.py --vzgen BIN --l2 [--granules N]     (generated Level-2-like swaths instead)
 
 DIR holds the MUR-like granules of `make bench`; they are served under many names (symlinks) so
 that N granules can be read without generating N files. Each name is a distinct URL; the
@@ -23,18 +24,54 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "servers"))
 import loopback  # noqa: E402
 
 
+def write_swath(path, k):
+    """A Level-2-like swath: 3000 lines x 70 pixels, lat/lon at the root and six variables in
+    two groups, deflate-compressed in 500-line chunks (the shape of an altimetry L2 file)."""
+    import netCDF4
+    import numpy as np
+    with netCDF4.Dataset(path, "w") as d:
+        d.title = "Level-2-like swath"
+        d.time_coverage_start = f"2024-01-01T{k:02d}:00:00Z"
+        d.createDimension("num_lines", 3000)
+        d.createDimension("num_pixels", 70)
+        lines = np.arange(3000, dtype="f8")[:, None]
+        pixels = np.arange(70, dtype="f8")[None, :]
+        for name, field in (("latitude", -60 + lines * 0.04 + pixels * 0.001),
+                            ("longitude", k * 10.0 + pixels * 0.05 + lines * 0.002)):
+            v = d.createVariable(name, "f8", ("num_lines", "num_pixels"), zlib=True,
+                                 chunksizes=(500, 70))
+            v[:] = field
+        for group in ("data_01", "data_02"):
+            g = d.createGroup(group)
+            for i, name in enumerate(("ssha", "swh", "wind_speed")):
+                v = g.createVariable(name, "i2", ("num_lines", "num_pixels"), zlib=True,
+                                     chunksizes=(500, 70), fill_value=-32768)
+                v.scale_factor = 0.001
+                v[:] = np.sin(lines / 50.0 + i + k) * np.cos(pixels / 7.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vzgen", required=True)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data")
+    ap.add_argument("--l2", action="store_true",
+                    help="generate Level-2-like swath granules (groups, no time axis)")
     ap.add_argument("--granules", type=int, default=256)
     ap.add_argument("--first-read", type=int, default=0)
     args = ap.parse_args()
-    data = os.path.abspath(args.data)
-    sources = sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".nc"))
-    if not sources:
-        sys.exit(f"no granules in {args.data}")
     with tempfile.TemporaryDirectory(prefix="vz_remote_bench_") as work:
+        if args.l2:
+            data = os.path.join(work, "l2")
+            os.makedirs(data)
+            for k in range(4):
+                write_swath(os.path.join(data, f"SWATH_L2_{k:03d}.nc"), k)
+        elif args.data:
+            data = os.path.abspath(args.data)
+        else:
+            sys.exit("give --data DIR or --l2")
+        sources = sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".nc"))
+        if not sources:
+            sys.exit(f"no granules in {data}")
         www = os.path.join(work, "www")
         os.makedirs(www)
         for i in range(args.granules):
@@ -55,9 +92,10 @@ def main():
                         f.write("\n".join(urls) + "\n")
                     out = os.path.join(work, "store.json")
                     start = time.time()
+                    same = "latitude,longitude" if args.l2 else "time,lat,lon"
                     p = subprocess.run([args.vzgen, "build", listing, "-o", out, "-q", "-j",
                                         str(jobs), "--new-dim", "granule", "--identical-vars",
-                                        "time,lat,lon"] + extra, capture_output=True, text=True)
+                                        same] + extra, capture_output=True, text=True)
                     wall = time.time() - start
                     if p.returncode != 0:
                         sys.exit(f"build failed: {p.stderr.strip()}")

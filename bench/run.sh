@@ -50,3 +50,7 @@ echo "== remote: vzgen build over loopback HTTP with injected latency (nginx beh
 /usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256
 echo "-- the same with a 256 KiB first read (metadata no longer fits in one read)"
 /usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256 --first-read 262144
+echo "-- small MUR-like granules (110 KB: the proxy copies less, so latency dominates)"
+/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$small" --granules 512
+echo "-- Level-2-like swaths (groups, no time axis; 1.2 MB each), stacked along a new dimension"
+/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --l2 --granules 256
