@@ -248,8 +248,8 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
     if (why.ok()) {
       direct = true;
     } else if (c.access == "direct") {
-      return Fail("credentials", std::move(why).error().Annotate("direct (s3) access"),
-                  why.error().code() == ErrorCode::kPermission ? kJobAuthFailed : kJobFailed);
+      const int code = why.error().code() == ErrorCode::kPermission ? kJobAuthFailed : kJobFailed;
+      return Fail("credentials", std::move(why).error().Annotate("direct (s3) access"), code);
     } else {
       LogJson("notice", "access", {{"detail", "reading over https: " + why.error().ToString()}});
     }
