@@ -190,6 +190,48 @@ def main():
                 check("direct: the store equals a local build of the same granules",
                       normalise(text) == normalise(open(full).read()))
 
+        # A collection profile: two searches (their own name patterns and windows, as SWOT's
+        # reprocessed and forward-processed periods) merged into one store.
+        profile = os.path.join(work, "profile.json")
+        with open(profile, "w") as f:
+            json.dump({"searches": [
+                {"granule_names": ["20230103*", "20230101*"], "end": "2023-01-02"},
+                {"granule_names": ["20230102*", "20230101*"]}]}, f)
+        open(log, "w").close()
+        p = subprocess.run([vzgen, "search", "--collection", COLL, "--start", "1-1-2023",
+                            "--end", "12-31-2023", "--profile", profile, "--json"],
+                           env=base, capture_output=True, text=True)
+        found = [json.loads(x)["name"] for x in p.stdout.splitlines() if x.startswith("{")]
+        check("profile: search merges both searches, each granule once, in time order",
+              p.returncode == 0 and found == names[:2], f"{found} {p.stderr[-300:]}")
+        with open(log) as f:
+            queries = [q for q in f.read().splitlines() if "granules.umm_json" in q]
+        pat = "&options%5Breadable_granule_name%5D%5Bpattern%5D=true"
+        want = [
+            f"/search/granules.umm_json?short_name={COLL}&readable_granule_name%5B%5D=20230103%2A"
+            f"&readable_granule_name%5B%5D=20230101%2A{pat}&temporal%5B%5D=2023-01-01T00%3A00%3A00Z"
+            "%2C2023-01-02T23%3A59%3A59Z&sort_key%5B%5D=start_date&page_size=2000|",
+            f"/search/granules.umm_json?short_name={COLL}&readable_granule_name%5B%5D=20230102%2A"
+            f"&readable_granule_name%5B%5D=20230101%2A{pat}&temporal%5B%5D=2023-01-01T00%3A00%3A00Z"
+            "%2C2023-12-31T23%3A59%3A59Z&sort_key%5B%5D=start_date&page_size=2000|"]
+        check("profile: the exact CMR query of each search", queries == want, "\n".join(queries))
+        pdir = os.path.join(work, "profile_out")
+        rc, lines, err = job(dict(env, VZ_PROFILE=profile, OUTPUT_BUCKET="", STAGING_BUCKET="",
+                                  VZ_ACCESS="https",
+                                  VZ_OUTPUT_DIR=pdir))
+        pstore = os.path.join(pdir, f"virtual_collections/{COLL}/{COLL}_1-1-2023_to_12-31-2023"
+                              "_virtual_https.json")
+        two = os.path.join(work, "two.json")
+        subprocess.run([vzgen, "build"] + [os.path.join(data, n) for n in names[:2]] +
+                       ["--loadable-vars", "lat,lon,time", "-o", two, "-q"], check=True)
+        check("profile: the job's store equals a local build of the granules both searches found",
+              rc == 0 and os.path.exists(pstore) and
+              normalise(open(pstore).read()) == normalise(open(two).read()), err[-600:])
+        rc, lines, err = job(dict(env, VZ_PROFILE=os.path.join(work, "no-such-profile.json")))
+        last = lines[-1] if lines else {}
+        check("profile: a missing profile is a configuration error naming it",
+              rc == 2 and "no-such-profile.json" in last.get("error", ""), err[-300:])
+
         # Bad configuration and bad credentials.
         cases = [
             ("missing COLLECTION", {"COLLECTION": ""}, 2, "COLLECTION is not set"),

@@ -7,7 +7,8 @@
       with CMR-Search-After paging (a JSON array echoed back; the last full page still carries
       it and the next answers empty without it), CMR-Hits, 400 with {"errors": [...]} for a
       query without a collection or a bad page size, and --throttle-once (one 429 +
-      Retry-After: 1 before the first granule page).
+      Retry-After: 1 before the first granule page), and readable_granule_name[] (any may
+      match; * and ? wildcards with options[readable_granule_name][pattern]=true, else exact).
 
 Granules: every *.nc under ROOT/<bucket>/<short_name>/, dated by the YYYYMMDD at the start of
 the file name (a day-long extent), in name order; links: GET DATA = <data-url>/<bucket>/<short
@@ -21,6 +22,7 @@ Prints "PORT <n>" once listening on 127.0.0.1.
 """
 import argparse
 import datetime as dt
+import fnmatch
 import json
 import os
 import re
@@ -129,6 +131,11 @@ class Handler(BaseHTTPRequestHandler):
             lo = dt.datetime.strptime(a, "%Y-%m-%dT%H:%M:%SZ") if a else dt.datetime.min
             hi = dt.datetime.strptime(b, "%Y-%m-%dT%H:%M:%SZ") if b else dt.datetime.max
             found = [(n, d) for n, d in found if d <= hi and d + dt.timedelta(days=1) > lo]
+        names = q.get("readable_granule_name[]", [])
+        if names:
+            pattern = q.get("options[readable_granule_name][pattern]", [""])[0] == "true"
+            match = fnmatch.fnmatchcase if pattern else (lambda a, b: a == b)
+            found = [(n, d) for n, d in found if any(match(n[:-3], p) for p in names)]
         after = self.headers.get("CMR-Search-After")
         start = 0
         if after:

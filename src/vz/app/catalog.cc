@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "vz/auth/sigv4.h"
 
@@ -320,6 +324,122 @@ Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string&
     search_after = r.Header("cmr-search-after");
     if (items == 0 || items < static_cast<std::size_t>(page_size) || search_after.empty()) break;
   }
+  return out;
+}
+
+}  // namespace vz::app
+
+namespace vz::app {
+
+Result<std::vector<SearchPart>> ParseSearchProfile(const std::string& text) {
+  const Json j = Json::parse(text, nullptr, false);
+  if (!j.is_object()) return InvalidArgument("the profile is not a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "searches") {
+      return InvalidArgument(
+          fmt::format("unknown key '{}' (a profile has only \"searches\")", key));
+    }
+  }
+  if (!j.contains("searches") || !j["searches"].is_array() || j["searches"].empty()) {
+    return InvalidArgument("\"searches\" must be a non-empty list of searches");
+  }
+  std::vector<SearchPart> out;
+  for (std::size_t i = 0; i < j["searches"].size(); ++i) {
+    const Json& s = j["searches"][i];
+    const std::string where = fmt::format("searches[{}]", i);
+    if (!s.is_object()) return InvalidArgument(where + " is not an object");
+    SearchPart part;
+    for (const auto& [key, value] : s.items()) {
+      if (key == "granule_names") {
+        if (!value.is_array()) return InvalidArgument(where + ".granule_names is not a list");
+        for (const auto& p : value) {
+          if (!p.is_string() || p.get<std::string>().empty()) {
+            return InvalidArgument(where + ".granule_names has an entry that is not a pattern");
+          }
+          part.granule_names.push_back(p.get<std::string>());
+        }
+      } else if (key == "start" || key == "end") {
+        const std::string field = fmt::format("{}.{}", where, key);
+        if (!value.is_string()) return InvalidArgument(field + " is not a date");
+        VZ_ASSIGN_OR_RETURN(std::string cmr,
+                            CmrTime(value.get<std::string>(), key == "end").Annotate(field));
+        (key == "start" ? part.start : part.end) = cmr;
+      } else {
+        return InvalidArgument(fmt::format(
+            "unknown key '{}' in {} (a search has granule_names, start, end)", key, where));
+      }
+    }
+    if (!part.start.empty() && !part.end.empty() && part.start > part.end) {
+      return InvalidArgument(
+          fmt::format("{}: start {} is after end {}", where, part.start, part.end));
+    }
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+Result<std::vector<SearchPart>> LoadSearchProfile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("cannot read the collection profile {}", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > (1U << 20)) {
+    return InvalidArgument(fmt::format("collection profile {} is larger than 1 MiB", path));
+  }
+  return ParseSearchProfile(text.str()).Annotate("collection profile " + path);
+}
+
+Result<std::vector<JobConfig>> PlanSearches(const JobConfig& config) {
+  if (config.searches.empty()) return std::vector<JobConfig>{config};
+  std::string from;
+  std::string to;
+  if (!config.start_date.empty()) {
+    VZ_ASSIGN_OR_RETURN(from, CmrTime(config.start_date, false).Annotate("START_DATE"));
+  }
+  if (!config.end_date.empty()) {
+    VZ_ASSIGN_OR_RETURN(to, CmrTime(config.end_date, true).Annotate("END_DATE"));
+  }
+  std::vector<JobConfig> out;
+  for (const SearchPart& part : config.searches) {
+    JobConfig c = config;
+    c.searches.clear();
+    if (!part.granule_names.empty()) c.granule_names = part.granule_names;
+    // CMR times have one fixed width, so text order is time order.
+    c.start_date = std::max(from, part.start);
+    c.end_date = to.empty() ? part.end : part.end.empty() ? to : std::min(to, part.end);
+    if (!c.start_date.empty() && !c.end_date.empty() && c.start_date > c.end_date) continue;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<CatalogResult> SearchCatalog(io::HttpTransport& transport, const std::string& cmr_url,
+                                    const JobConfig& config, int page_size) {
+  VZ_ASSIGN_OR_RETURN(const auto plan, PlanSearches(config));
+  if (plan.size() == 1 && config.searches.empty()) {
+    return SearchCmr(transport, cmr_url, config, page_size);
+  }
+  CatalogResult out;
+  std::set<std::string> seen;
+  std::set<std::string> seen_without;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    auto found = SearchCmr(transport, cmr_url, plan[i], page_size);
+    if (!found.ok()) {
+      return std::move(found).error().Annotate(fmt::format("profile search {}", i + 1));
+    }
+    if (out.s3_credentials_url.empty()) out.s3_credentials_url = found->s3_credentials_url;
+    out.level2 = out.level2 || found->level2;
+    for (auto& g : found->granules) {
+      if (seen.insert(g.name).second) out.granules.push_back(std::move(g));
+    }
+    for (auto& w : found->without_data) {
+      if (seen_without.insert(w).second) out.without_data.push_back(std::move(w));
+    }
+  }
+  std::stable_sort(out.granules.begin(), out.granules.end(),
+                   [](const CatalogGranule& a, const CatalogGranule& b) {
+                     return std::tie(a.begin, a.name) < std::tie(b.begin, b.name);
+                   });
   return out;
 }
 

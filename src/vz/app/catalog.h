@@ -29,4 +29,19 @@ Result<CatalogResult> ParseGranulePage(const std::string& body);
 Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string& cmr_url,
                                 const JobConfig& config, int page_size = 2000);
 
+// A collection profile (docs/job.md): a JSON file {"searches": [{"granule_names": [...],
+// "start": DATE, "end": DATE}, ...]}. Errors name the file and the offending key.
+Result<std::vector<SearchPart>> LoadSearchProfile(const std::string& path);
+Result<std::vector<SearchPart>> ParseSearchProfile(const std::string& text);
+
+// The searches a run makes: the configuration itself when it has no profile, else one
+// configuration per profile search, its window intersected with the run's (searches whose
+// window is empty are left out). Dates come out in CMR's form.
+Result<std::vector<JobConfig>> PlanSearches(const JobConfig& config);
+
+// Every planned search, merged: a granule found by two searches (same file name) appears once;
+// granules sorted by start time, then name, as one CMR search sorts them.
+Result<CatalogResult> SearchCatalog(io::HttpTransport& transport, const std::string& cmr_url,
+                                    const JobConfig& config, int page_size = 2000);
+
 }  // namespace vz::app

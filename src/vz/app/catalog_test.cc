@@ -68,6 +68,75 @@ TEST(Catalog, SearchUrlIsExact) {
   EXPECT_NE(reversed.error().ToString().find("after END_DATE"), std::string::npos);
 }
 
+TEST(Catalog, ProfileSearchesAreCheckedAndIntersectedWithTheRun) {
+  // SWOT-like: reprocessed (PGC/PIC) granules up to a date, forward-processed (PGD/PID) after.
+  auto parts = ParseSearchProfile(R"({"searches": [
+      {"granule_names": ["*_PIC0_*", "*_PGC0_*"], "end": "2024-05-01"},
+      {"granule_names": ["*_PID0_*", "*_PGD0_*"], "start": "5-2-2024"}]})");
+  ASSERT_TRUE(parts.ok()) << parts.error().ToString();
+  ASSERT_EQ(parts->size(), 2U);
+  EXPECT_EQ((*parts)[0].end, "2024-05-01T23:59:59Z");
+  EXPECT_EQ((*parts)[1].start, "2024-05-02T00:00:00Z");
+
+  JobConfig c;
+  c.collection = "SWOT_L2_LR_SSH_Basic_2.0";
+  c.start_date = "1-1-2024";
+  c.end_date = "12-31-2024";
+  c.searches = *parts;
+  auto plan = PlanSearches(c);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 2U);
+  EXPECT_EQ((*plan)[0].start_date, "2024-01-01T00:00:00Z");
+  EXPECT_EQ((*plan)[0].end_date, "2024-05-01T23:59:59Z");
+  EXPECT_EQ((*plan)[0].granule_names, (std::vector<std::string>{"*_PIC0_*", "*_PGC0_*"}));
+  EXPECT_EQ((*plan)[1].start_date, "2024-05-02T00:00:00Z");
+  EXPECT_EQ((*plan)[1].end_date, "2024-12-31T23:59:59Z");
+  EXPECT_TRUE((*plan)[1].searches.empty());
+  EXPECT_EQ(*GranuleSearchUrl("http://c/search", (*plan)[1]),
+            "http://c/search/granules.umm_json?short_name=SWOT_L2_LR_SSH_Basic_2.0"
+            "&readable_granule_name%5B%5D=%2A_PID0_%2A&readable_granule_name%5B%5D=%2A_PGD0_%2A"
+            "&options%5Breadable_granule_name%5D%5Bpattern%5D=true&temporal%5B%5D="
+            "2024-05-02T00%3A00%3A00Z%2C2024-12-31T23%3A59%3A59Z&sort_key%5B%5D=start_date"
+            "&page_size=2000");
+
+  // A run that ends before the second period searches only the first.
+  c.end_date = "3-1-2024";
+  plan = PlanSearches(c);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 1U);
+  EXPECT_EQ((*plan)[0].end_date, "2024-03-01T23:59:59Z");
+  // No run dates: each search keeps its own window; no profile: the run itself.
+  c.start_date.clear();
+  c.end_date.clear();
+  plan = PlanSearches(c);
+  ASSERT_EQ(plan->size(), 2U);
+  EXPECT_EQ((*plan)[0].start_date, "");
+  EXPECT_EQ((*plan)[1].end_date, "");
+  c.searches.clear();
+  c.granule_names = {"*x*"};
+  plan = PlanSearches(c);
+  ASSERT_EQ(plan->size(), 1U);
+  EXPECT_EQ((*plan)[0].granule_names, c.granule_names);
+
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {"[]", "not a JSON object"},
+           {"{\"search\": []}", "unknown key 'search'"},
+           {"{\"searches\": []}", "non-empty list"},
+           {R"({"searches": [{"granule_name": ["a"]}]})",
+            "unknown key 'granule_name' in searches[0]"},
+           {R"({"searches": [{"granule_names": "a"}]})", "searches[0].granule_names is not a list"},
+           {R"({"searches": [{}, {"start": "31-12-2024"}]})", "searches[1].start"},
+           {R"({"searches": [{"start": "2024-02-01", "end": "2024-01-01"}]})", "is after end"},
+       }) {
+    auto r = ParseSearchProfile(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.error().ToString().find(says), std::string::npos) << r.error().ToString();
+  }
+  auto missing = LoadSearchProfile("/nonexistent/profile.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().ToString().find("/nonexistent/profile.json"), std::string::npos);
+}
+
 TEST(Catalog, PicksTheNetcdfFileAndItsLinksFromRecordedPages) {
   if (!std::filesystem::exists(kFixtures)) GTEST_SKIP() << "shared fixtures not present";
   auto tellus =

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "vz/app/catalog.h"
 #include "vz/refs/json_writer.h"
 
 namespace vz::app {
@@ -90,6 +91,10 @@ Result<JobConfig> JobConfigFromEnvironment(const std::function<std::string(const
   c.concept_id = getenv("VZ_CONCEPT_ID");
   c.granule_names = SplitComma(getenv("VZ_GRANULE_NAMES"));
   c.bounding_box = getenv("VZ_BOUNDING_BOX");
+  const std::string profile = getenv("VZ_PROFILE");
+  if (!profile.empty()) {
+    VZ_ASSIGN_OR_RETURN(c.searches, LoadSearchProfile(profile).Annotate("VZ_PROFILE"));
+  }
   const std::string cpus = getenv("CPU_COUNT");
   if (!cpus.empty()) {
     char* end = nullptr;

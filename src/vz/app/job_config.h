@@ -20,6 +20,14 @@ inline constexpr int kJobBadConfig =
 inline constexpr int kJobPartial = 3;  // published, but some granules were skipped
 inline constexpr int kJobAuthFailed = 4;  // Earthdata Login, SSM or AWS credentials refused
 
+// One CMR search of a collection profile: its own granule-name patterns (empty: the run's) and
+// its own temporal window, intersected with the run's START_DATE/END_DATE ("" = open).
+struct SearchPart {
+  std::vector<std::string> granule_names;
+  std::string start;
+  std::string end;
+};
+
 struct JobConfig {
   std::string collection;
   std::vector<std::string> loadable_vars;
@@ -41,6 +49,9 @@ struct JobConfig {
   std::string concept_id;
   std::vector<std::string> granule_names;
   std::string bounding_box;
+  // Several searches whose granules make one store (a collection profile, VZ_PROFILE /
+  // --profile): e.g. SWOT's reprocessed and forward-processed periods with their own CRIDs.
+  std::vector<SearchPart> searches;
   std::string level2;                // VZ_LEVEL2: auto (collection name has "L2"), yes, no
   unsigned jobs = 0;                 // from CPU_COUNT
   std::vector<std::string> notices;  // settings accepted but without effect, said once each

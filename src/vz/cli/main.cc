@@ -149,6 +149,7 @@ int Run(int argc, char** argv) {
   build->add_option("--cmr-url", cmr_url, "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
   vz::app::JobConfig filters;
   std::string granule_names;
+  std::string profile;
   auto add_filters = [&](CLI::App* cmd) {
     cmd->add_option("--provider", filters.provider, "CMR provider, e.g. POCLOUD");
     cmd->add_option("--collection-version", filters.version, "collection version");
@@ -156,6 +157,9 @@ int Run(int argc, char** argv) {
     cmd->add_option("--granule-name", granule_names,
                     "comma-separated granule name patterns (* and ? wildcards; any may match)");
     cmd->add_option("--bbox", filters.bounding_box, "bounding box W,S,E,N in degrees");
+    cmd->add_option("--profile", profile,
+                    "collection profile: a JSON file of several searches merged into one "
+                    "(default $VZ_PROFILE; docs/job.md)");
   };
   add_filters(build);
   build->add_option("--access", access, "with --collection: https (default) or direct (s3)")
@@ -251,12 +255,19 @@ int Run(int argc, char** argv) {
   };
   if (cmr_url.empty()) cmr_url = env("VZ_CMR_URL");
   filters.granule_names = SplitList(granule_names);
+  if (profile.empty()) profile = env("VZ_PROFILE");
+  if (!profile.empty() && (search->parsed() || (build->parsed() && !collection.empty()))) {
+    auto parts = vz::app::LoadSearchProfile(profile);
+    if (!parts.ok()) return Report(std::move(parts).error());
+    filters.searches = std::move(parts).value();
+  }
   auto with_filters = [&](vz::app::JobConfig c) {
     c.provider = filters.provider;
     c.version = filters.version;
     c.concept_id = filters.concept_id;
     c.granule_names = filters.granule_names;
     c.bounding_box = filters.bounding_box;
+    c.searches = filters.searches;
     return c;
   };
   if (search->parsed()) {
@@ -264,7 +275,7 @@ int Run(int argc, char** argv) {
     c.collection = collection;
     c.start_date = start_date;
     c.end_date = end_date;
-    auto found = vz::app::SearchCmr(vz::io::HttpTransport::Default(), cmr_url, c);
+    auto found = vz::app::SearchCatalog(vz::io::HttpTransport::Default(), cmr_url, c);
     if (!found.ok()) return Report(std::move(found).error());
     for (const auto& g : found->granules) {
       if (search_json) {
@@ -292,7 +303,7 @@ int Run(int argc, char** argv) {
     if (!env("AWS_REGION").empty()) je.aws_region = env("AWS_REGION");
     const std::string url = c.cmr_url.empty() ? cmr_url : c.cmr_url;
     je.search = [url](const vz::app::JobConfig& jc) {
-      return vz::app::SearchCmr(vz::io::HttpTransport::Default(), url, jc);
+      return vz::app::SearchCatalog(vz::io::HttpTransport::Default(), url, jc);
     };
     return vz::app::RunJob(c, je);
   };
