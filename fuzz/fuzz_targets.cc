@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "vz/app/catalog.h"
 #include "vz/combine/combine.h"
 #include "vz/hdf5/reader.h"
 #include "vz/io/byte_source.h"
@@ -61,6 +62,24 @@ int RunRefStore(const std::uint8_t* data, std::size_t size) {
   combine::Combiner stacked(stack);
   if (stacked.Add(*store, "a.json").ok() && stacked.Add(*store, "b.json").ok()) {
     (void)stacked.Finish();
+  }
+  return 0;
+}
+
+int RunCatalog(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  (void)app::ParseGranulePage(text);
+  auto profile = app::ParseSearchProfile(text);
+  if (profile.ok()) {
+    app::JobConfig c;
+    c.collection = "C";
+    c.start_date = "2024-01-01";
+    c.end_date = "2024-12-31";
+    c.searches = *profile;
+    auto plan = app::PlanSearches(c);
+    if (plan.ok()) {
+      for (const auto& s : *plan) (void)app::GranuleSearchUrl("http://cmr.test/search", s);
+    }
   }
   return 0;
 }

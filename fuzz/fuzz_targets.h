@@ -26,5 +26,8 @@ int RunHdf5(const std::uint8_t* data, std::size_t size);
 int RunNetcdf3(const std::uint8_t* data, std::size_t size);
 // A kerchunk reference store (what append reads): parsed, written, and combined with itself.
 int RunRefStore(const std::uint8_t* data, std::size_t size);
+// What the collection job reads from CMR and from the user: a granules.umm_json page (its
+// data files and links) and a collection profile (and the searches planned from it).
+int RunCatalog(const std::uint8_t* data, std::size_t size);
 
 }  // namespace vz::fuzz

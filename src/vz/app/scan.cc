@@ -27,6 +27,11 @@ Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& li
     if (ds.paths.empty()) ds.paths.push_back(source.url());
     return ds;
   }
+  // HDF4 (MODIS, AIRS, ...) shares HDF5's .hdf name but not its format.
+  static constexpr std::uint8_t kHdf4[] = {0x0e, 0x03, 0x13, 0x01};
+  if (head.size() >= 4 && std::equal(kHdf4, kHdf4 + 4, head.begin())) {
+    return Corrupt("an HDF4 file: vzgen reads HDF5, netCDF-4 and netCDF-3, not HDF4");
+  }
   hdf5::ReadOptions options;
   options.limits = limits;
   // HDF5 may sit behind a user block: the reader searches 0, 512, 1024, ... itself.
