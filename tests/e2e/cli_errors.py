@@ -70,6 +70,11 @@ def make_cases(tmp):
     with open(text, "w") as fh:
         fh.write("CDF is not enough\n" * 10)
     cases.append(("text starting with CDF", ["scan", text], ["text.nc"], False))
+    hdf4 = os.path.join(tmp, "MOD02QKM.A2000055.0005.061.hdf")
+    with open(hdf4, "wb") as fh:  # HDF4's signature, then a data descriptor block header
+        fh.write(b"\x0e\x03\x13\x01" + b"\x00\xc8" + bytes(4090))
+    cases.append(("an HDF4 file named .hdf", ["scan", hdf4],
+                  ["MOD02QKM.A2000055.0005.061.hdf", "an HDF4 file"], False))
 
     # Truncated copies: inside the signature, inside the superblock, inside the root object
     # header, inside the last object header (a dataset's: needed for its references).

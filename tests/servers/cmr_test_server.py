@@ -16,8 +16,20 @@ name>/<file>, GET DATA VIA DIRECT ACCESS = s3://<bucket>/<short name>/<file>, an
 s3credentials endpoint. The directory is read on every request, so adding a file adds a granule.
 Every query string is appended to --log.
 
+Two more sources of granules:
+  --synthetic NAME=COUNT  a collection of COUNT daily granules from 2000-01-01 that have no files
+                          (for paging through thousands of granules);
+  --replay DIR            the recorded CMR exchanges in DIR (*.json with *.json.http.json beside
+                          them): a granules.umm_json request gets the recorded response whose
+                          short_name, page_size (any page size the whole recorded result fits
+                          in, for a complete one) and CMR-Search-After header match,
+                          status, CMR-Hits and CMR-Search-After included; a continuation past the
+                          recorded chain gets what CMR answers after a result's last page (an empty
+                          page without CMR-Search-After, as recorded for TELLUS); a collection with
+                          recorded granules is known to collections.umm_json.
+
 Usage: cmr_test_server.py ROOT --bucket B --data-url URL [--log FILE] [--throttle-once]
-                           [--level2 NAME ...]
+                           [--level2 NAME ...] [--synthetic NAME=COUNT ...] [--replay DIR]
 Prints "PORT <n>" once listening on 127.0.0.1.
 """
 import argparse
@@ -31,7 +43,47 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def load_replay(folder):
+    """(short_name, page_size or None, search_after) -> (status, headers, body bytes)."""
+    out = {}
+    if not folder:
+        return out
+    for meta in sorted(os.listdir(folder)):
+        if not meta.endswith(".json.http.json"):
+            continue
+        with open(os.path.join(folder, meta)) as f:
+            rec = json.load(f)
+        url = urllib.parse.urlsplit(rec["request"]["uri"])
+        if url.path != "/search/granules.umm_json":
+            continue
+        q = urllib.parse.parse_qs(url.query)
+        headers = {k.lower(): v for k, v in rec["request"].get("headers", {}).items()}
+        after = (headers.get("cmr-search-after") or [""])[0]
+        size = q.get("page_size", [None])[0]
+        with open(os.path.join(folder, meta[:-len(".http.json")]), "rb") as f:
+            body = f.read()
+        resp = rec["response"]
+        keep = {k: v[0] for k, v in resp["headers"].items()
+                if k.lower() in ("cmr-hits", "cmr-search-after", "content-type")}
+        out[(q["short_name"][0], int(size) if size else None, after)] = (
+            resp["status"]["code"], keep, body)
+    return out
+
+
+def synthetic(cfg, short_name):
+    for spec in cfg.synthetic:
+        name, _, count = spec.partition("=")
+        if name == short_name:
+            first = dt.datetime(2000, 1, 1)
+            return [((first + dt.timedelta(days=i)).strftime("%Y%m%d") + f"-SYN-{i:06d}.nc",
+                     first + dt.timedelta(days=i)) for i in range(int(count))]
+    return None
+
+
 def granules(cfg, short_name):
+    made = synthetic(cfg, short_name)
+    if made is not None:
+        return made
     folder = os.path.join(cfg.root, cfg.bucket, short_name)
     if not os.path.isdir(folder):
         return []
@@ -95,9 +147,11 @@ class Handler(BaseHTTPRequestHandler):
         if not 0 <= page_size <= 2000:
             self.reply(400, {"errors": ["page_size must be a number between 0 and 2000"]})
             return
+        replay = self.server.replay
         if url.path == "/search/collections.umm_json":
             items = []
-            if granules(cfg, short) or short in cfg.level2:
+            if granules(cfg, short) or short in cfg.level2 or any(
+                    k[0] == short for k in replay):
                 level = "2" if short in cfg.level2 else "4"
                 items = [{"meta": {"concept-id": "C1-TEST"},
                           "umm": {"ShortName": short, "ProcessingLevel": {"Id": level},
@@ -125,6 +179,25 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        after = self.headers.get("CMR-Search-After", "")
+        recorded = [k for k in replay if k[0] == short]
+        if recorded:
+            for key in recorded:
+                status, headers, body = replay[key]
+                page = json.loads(body)
+                complete = page.get("hits") == len(page.get("items", []))
+                if key[2] == after and (key[1] in (None, page_size) or (
+                        complete and len(page.get("items", [])) <= page_size)):
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+            hits = next((json.loads(replay[k][2]).get("hits", 0) for k in recorded), 0)
+            self.reply(200, {"hits": hits, "took": 1, "items": []}, {"CMR-Hits": str(hits)})
+            return
         found = granules(cfg, short)
         for t in q.get("temporal[]", []):
             a, _, b = t.partition(",")
@@ -136,7 +209,6 @@ class Handler(BaseHTTPRequestHandler):
             pattern = q.get("options[readable_granule_name][pattern]", [""])[0] == "true"
             match = fnmatch.fnmatchcase if pattern else (lambda a, b: a == b)
             found = [(n, d) for n, d in found if any(match(n[:-3], p) for p in names)]
-        after = self.headers.get("CMR-Search-After")
         start = 0
         if after:
             try:
@@ -161,12 +233,15 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--throttle-once", action="store_true")
     ap.add_argument("--level2", nargs="*", default=[])
+    ap.add_argument("--synthetic", action="append", default=[])
+    ap.add_argument("--replay")
     cfg = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.cfg = cfg
     server.lock = threading.Lock()
     server.throttled = False
+    server.replay = load_replay(cfg.replay)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

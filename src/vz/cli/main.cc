@@ -180,6 +180,9 @@ int Run(int argc, char** argv) {
   search->add_option("--cmr-url", cmr_url,
                      "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
   search->add_flag("--json", search_json, "one JSON object per granule instead of a table");
+  int page_size = 2000;
+  search->add_option("--page-size", page_size, "granules per CMR page (default 2000, CMR's most)")
+      ->check(CLI::Range(1, 2000));
   add_filters(search);
   CLI::App* job = app.add_subcommand(
       "job", "the collection job, configured by environment variables (docs/job.md)");
@@ -275,7 +278,7 @@ int Run(int argc, char** argv) {
     c.collection = collection;
     c.start_date = start_date;
     c.end_date = end_date;
-    auto found = vz::app::SearchCatalog(vz::io::HttpTransport::Default(), cmr_url, c);
+    auto found = vz::app::SearchCatalog(vz::io::HttpTransport::Default(), cmr_url, c, page_size);
     if (!found.ok()) return Report(std::move(found).error());
     for (const auto& g : found->granules) {
       if (search_json) {
@@ -290,10 +293,8 @@ int Run(int argc, char** argv) {
                                  g.s3_url.empty() ? g.https_url : g.s3_url);
       }
     }
-    if (!search_json) {
-      std::cerr << fmt::format("{} granules ({} without a netCDF/HDF5 file)\n",
-                               found->granules.size(), found->without_data.size());
-    }
+    std::cerr << fmt::format("{} granules ({} without a netCDF/HDF5 file)\n",
+                             found->granules.size(), found->without_data.size());
     return kExitOk;
   }
   auto run_job = [&](const vz::app::JobConfig& c) {
