@@ -9,6 +9,9 @@ of every service: CMR (tests/servers/cmr_test_server.py), the Earthdata download
   the s3 store pointing at s3:// and the https store at the download host;
 - `vzgen verify` reads and decodes both through their own transports;
 - append mode adds a new granule, and a second append changes nothing;
+- a collection profile's two searches make one store of the granules both found;
+- a SWOT-like Level-2 collection becomes one store along a new `granule` dimension with the
+  catalog's file name, begin time, cycle and pass as coordinates, equal to xarray's stacking;
 - bad configuration and bad credentials give the documented exit codes and one clear log line.
 
 Usage: job.py --vzgen BIN [--keep DIR]
@@ -26,8 +29,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 import loopback  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from remote_bench import write_swath  # noqa: E402
+
 BUCKET = "podaac-ops-cumulus-protected"
 COLL = "MUR-JPL-L4-GLOB-v4.1"
+L2COLL = "SWOT_L2_LR_SSH_Basic_2.0"
 FAILURES = []
 
 
@@ -48,6 +55,41 @@ def urls_of(text):
     return {v[0] for v in json.loads(text)["refs"].values() if isinstance(v, list)}
 
 
+def check_level2(store, folder, names, url_prefix):
+    """Opens the job's Level-2 store with xarray (references pointed at the local copies of the
+    same files) and compares it with xarray's own stacking of the originals."""
+    import numpy as np
+    import xarray as xr
+    refs = json.load(open(store))["refs"]
+    urls = {v[0] for v in refs.values() if isinstance(v, list)}
+    check("level 2: references point at the download host",
+          urls and all(u.startswith(url_prefix) for u in urls), str(sorted(urls))[:300])
+    local = {k: ([os.path.join(folder, os.path.basename(v[0]))] + v[1:]
+                 if isinstance(v, list) else v) for k, v in refs.items()}
+
+    def open_store(group=None):
+        return xr.open_dataset("reference://", engine="zarr", group=group, backend_kwargs={
+            "consolidated": False, "storage_options": {"fo": {"version": 1, "refs": local}}})
+
+    ds = open_store()
+    check("level 2: a granule dimension of three", ds.sizes.get("granule") == 3, str(ds.sizes))
+    got = {c: [str(x) if not isinstance(x, bytes) else x.decode() for x in ds[c].values]
+           for c in ("filename", "cycle", "pass") if c in ds.variables}
+    check("level 2: catalog coordinates filename, cycle and pass",
+          got.get("filename") == names and got.get("cycle") == ["7"] * 3 and
+          got.get("pass") == ["12", "13", "14"], str(got))
+    check("level 2: the granules' begin times", "granule_begin_time" in ds.variables and
+          all(str(v).startswith("2024-01-01") for v in ds["granule_begin_time"].values),
+          str(ds.variables.get("granule_begin_time")))
+    paths = [os.path.join(folder, n) for n in names]
+    for group, var in ((None, "latitude"), ("data_01", "ssha"), ("data_02", "wind_speed")):
+        want = np.stack([xr.open_dataset(p, group=group)[var].values for p in paths])
+        have = (open_store(group) if group else ds)[var].values
+        check(f"level 2: {group or ''}/{var} equals the stacked originals",
+              have.shape == want.shape and np.allclose(have, want, equal_nan=True),
+              f"{have.shape} vs {want.shape}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vzgen", required=True)
@@ -59,6 +101,15 @@ def main():
     www = os.path.join(work, "www")
     data = os.path.join(www, BUCKET, COLL)
     os.makedirs(data, exist_ok=True)
+    # SWOT-like Level-2 swaths: cycle 7, passes 12 to 14, catalogued with their Track.
+    l2data = os.path.join(www, BUCKET, L2COLL)
+    os.makedirs(l2data, exist_ok=True)
+    swaths = []
+    for k in range(3):
+        name = (f"SWOT_L2_LR_SSH_Basic_007_{12 + k:03d}_20240101T{k:02d}0000_"
+                f"20240101T{k:02d}5000_PIC0_01.nc")
+        write_swath(os.path.join(l2data, name), k)
+        swaths.append(name)
     os.makedirs(os.path.join(www, "out-bucket"), exist_ok=True)
     os.makedirs(os.path.join(www, "staging-bucket"), exist_ok=True)
     spare = os.path.join(work, "spare")
@@ -231,6 +282,19 @@ def main():
         last = lines[-1] if lines else {}
         check("profile: a missing profile is a configuration error naming it",
               rc == 2 and "no-such-profile.json" in last.get("error", ""), err[-300:])
+
+        # A Level-2 collection: one store along a new `granule` dimension whose coordinates come
+        # from the catalog (begin time, file name, cycle and pass of the UMM-G Track).
+        l2dir = os.path.join(work, "l2_out")
+        rc, lines, err = job(dict(env, COLLECTION=L2COLL, LOADABLE_VARS="", START_DATE="1-1-2024",
+                                  END_DATE="1-1-2024", OUTPUT_BUCKET="", STAGING_BUCKET="",
+                                  VZ_ACCESS="https", VZ_OUTPUT_DIR=l2dir))
+        l2store = os.path.join(l2dir, f"virtual_collections/{L2COLL}/{L2COLL}_1-1-2024_to_"
+                               "1-1-2024_virtual_https.json")
+        check("level 2: exit 0 and the https store written", rc == 0 and os.path.exists(l2store),
+              err[-600:])
+        if os.path.exists(l2store):
+            check_level2(l2store, l2data, swaths, f"{data_url}/{BUCKET}/{L2COLL}/")
 
         # Bad configuration and bad credentials.
         cases = [

@@ -11,7 +11,8 @@
       match; * and ? wildcards with options[readable_granule_name][pattern]=true, else exact).
 
 Granules: every *.nc under ROOT/<bucket>/<short_name>/, dated by the YYYYMMDD at the start of
-the file name (a day-long extent), in name order; links: GET DATA = <data-url>/<bucket>/<short
+the file name or, in SWOT-like names (<...>_<cycle:3>_<pass:3>_<YYYYMMDD>T<hhmmss>_...), by that
+date, with the cycle and pass as the granule's Track (a day-long extent), in name order; links: GET DATA = <data-url>/<bucket>/<short
 name>/<file>, GET DATA VIA DIRECT ACCESS = s3://<bucket>/<short name>/<file>, and the
 s3credentials endpoint. The directory is read on every request, so adding a file adds a granule.
 Every query string is appended to --log.
@@ -89,7 +90,7 @@ def granules(cfg, short_name):
         return []
     out = []
     for name in sorted(os.listdir(folder)):
-        m = re.match(r"(\d{8})", name)
+        m = re.match(r"(\d{8})", name) or re.search(r"_\d{3}_\d{3}_(\d{8})T\d{6}_", name)
         if not name.endswith(".nc") or not m:
             continue
         day = dt.datetime.strptime(m.group(1), "%Y%m%d")
@@ -99,9 +100,12 @@ def granules(cfg, short_name):
 
 def umm_granule(cfg, short_name, name, day):
     key = f"{cfg.bucket}/{short_name}/{name}"
+    track = re.search(r"_(\d{3})_(\d{3})_\d{8}T\d{6}_", name)
+    spatial = {"SpatialExtent": {"HorizontalSpatialDomain": {"Track": {
+        "Cycle": int(track.group(1)), "Passes": [{"Pass": int(track.group(2))}]}}}} if track else {}
     return {"meta": {"concept-type": "granule", "concept-id": f"G{abs(hash(name)) % 10**9}-TEST",
                      "provider-id": "POCLOUD"},
-            "umm": {"GranuleUR": name[:-3],
+            "umm": {**spatial, "GranuleUR": name[:-3],
                     "TemporalExtent": {"RangeDateTime": {
                         "BeginningDateTime": day.strftime("%Y-%m-%dT00:00:00.000Z"),
                         "EndingDateTime": day.strftime("%Y-%m-%dT23:59:59.999Z")}},
