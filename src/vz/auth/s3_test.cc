@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "vz/auth/python_server_test.h"
+#include "vz/io/source_conformance_test.h"
 
 namespace vz::auth {
 namespace {
@@ -52,10 +53,39 @@ class S3SourceTest : public ::testing::Test {
     o.http.max_attempts = 1;
     return o;
   }
+  // A new object holding `data`, opened as an S3Source (kept until the test ends).
+  io::ByteSource& OpenObject(const io::Bytes& data) {
+    const std::string key = "conformance/object" + std::to_string(opened_.size());
+    std::filesystem::create_directories(root_ + "/bucket/conformance");
+    std::ofstream(root_ + "/bucket/" + key, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data.data()),  // NOLINT
+               static_cast<std::streamsize>(data.size()));
+    auto options = Options({"AKIDTEST", "secret/key+TEST", "TOKEN123"});
+    options.http.open_read = 64;  // most ranges really go over the wire
+    auto src = OpenS3Source("s3://bucket/" + key, options, io::HttpTransport::Default());
+    EXPECT_TRUE(src.ok()) << src.error().ToString();
+    opened_.push_back(std::move(*src));
+    return *opened_.back();
+  }
   std::string root_;
   io::Bytes data_;
   std::unique_ptr<S3Server> server_;
+  std::vector<std::unique_ptr<io::ByteSource>> opened_;
 };
+
+// The io conformance suite (empty object, ranges at and past the end, overlapping ReadMany)
+// over signed S3 reads.
+TEST_F(S3SourceTest, ConformanceEmptyObject) { io::conformance::EmptyObject(OpenObject({})); }
+
+TEST_F(S3SourceTest, ConformanceRangesInsideAtAndPastEof) {
+  io::conformance::RangesInsideAtAndPastEof(
+      [&](const io::Bytes& d) -> io::ByteSource& { return OpenObject(d); });
+}
+
+TEST_F(S3SourceTest, ConformanceReadManyOverlappingRanges) {
+  io::conformance::ReadManyOverlappingRanges(
+      [&](const io::Bytes& d) -> io::ByteSource& { return OpenObject(d); });
+}
 
 TEST_F(S3SourceTest, SignedRangeReadsWithSessionToken) {
   auto src = OpenS3Source("s3://bucket/dir/granule 1.nc",

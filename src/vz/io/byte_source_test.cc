@@ -14,13 +14,14 @@
 #include "vz/io/block_cache.h"
 #include "vz/io/http_source.h"
 #include "vz/io/nginx_fixture_test.h"
+#include "vz/io/source_conformance_test.h"
 
 namespace vz::io {
 namespace {
 
 using testing::Opts;
 
-Bytes Pattern(std::size_t n) { return testing::Pattern(n, 7, 3); }
+Bytes Pattern(std::size_t n) { return conformance::Pattern(n); }
 
 struct Fixture {
   std::unique_ptr<ByteSource> inner;
@@ -88,45 +89,14 @@ class SourceConformance : public ::testing::TestWithParam<std::pair<const char*,
   std::unique_ptr<Fixture> fixture_;
 };
 
-TEST_P(SourceConformance, EmptyObject) {
-  auto& src = Open({});
-  EXPECT_EQ(src.Stat()->size, 0u);
-  auto zero = src.ReadAt(0, 0);
-  ASSERT_TRUE(zero.ok()) << zero.error().ToString();
-  EXPECT_TRUE(zero->empty());
-  EXPECT_FALSE(src.ReadAt(0, 1).ok());
-}
+TEST_P(SourceConformance, EmptyObject) { conformance::EmptyObject(Open({})); }
 
 TEST_P(SourceConformance, RangesInsideAtAndPastEof) {
-  Bytes data = Pattern(1000);
-  auto& src = Open(data);
-  EXPECT_EQ(src.Stat()->size, 1000u);
-  auto mid = src.ReadAt(10, 300);
-  ASSERT_TRUE(mid.ok());
-  EXPECT_EQ(*mid, Bytes(data.begin() + 10, data.begin() + 310));
-  auto tail = src.ReadAt(990, 10);
-  ASSERT_TRUE(tail.ok());
-  EXPECT_EQ(*tail, Bytes(data.begin() + 990, data.end()));
-  EXPECT_TRUE(src.ReadAt(1000, 0).ok());
-  auto past = src.ReadAt(995, 10);
-  ASSERT_FALSE(past.ok());
-  EXPECT_NE(past.error().message().find("past the end"), std::string::npos);
-  EXPECT_FALSE(src.ReadAt(~0ull - 2, 5).ok());  // offset + length overflows
+  conformance::RangesInsideAtAndPastEof([&](const Bytes& d) -> ByteSource& { return Open(d); });
 }
 
 TEST_P(SourceConformance, ReadManyOverlappingRanges) {
-  Bytes data = Pattern(5000);
-  auto& src = Open(data);
-  std::vector<ByteRange> ranges{{4000, 100}, {0, 10}, {5, 20}, {4050, 950}, {2500, 0}};
-  auto got = src.ReadMany(ranges);
-  ASSERT_TRUE(got.ok()) << got.error().ToString();
-  ASSERT_EQ(got->size(), ranges.size());
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    auto b = data.begin() + static_cast<std::ptrdiff_t>(ranges[i].offset);
-    EXPECT_EQ((*got)[i], Bytes(b, b + static_cast<std::ptrdiff_t>(ranges[i].length))) << i;
-  }
-  std::vector<ByteRange> bad{{0, 10}, {4999, 2}};
-  EXPECT_FALSE(src.ReadMany(bad).ok());
+  conformance::ReadManyOverlappingRanges([&](const Bytes& d) -> ByteSource& { return Open(d); });
 }
 
 INSTANTIATE_TEST_SUITE_P(AllSources, SourceConformance,
