@@ -58,7 +58,9 @@ class Servers:
         for d in self.dirs:
             d.cleanup()
 
-    def nginx(self, root):
+    def nginx(self, root, tls=False):
+        """nginx serving `root` on a free port (with range support); with tls=True over HTTPS
+        with a new self-signed certificate for 127.0.0.1, returning (port, certificate path)."""
         if not os.path.exists(NGINX):
             raise RuntimeError("nginx is not installed (make deps installs nginx-light)")
         d = tempfile.TemporaryDirectory(prefix="vz_nginx_")
@@ -66,6 +68,15 @@ class Servers:
         port = _free_port()
         conf = os.path.join(d.name, "nginx.conf")
         tmp = os.path.join(d.name, "tmp")
+        listen = f"127.0.0.1:{port}"
+        if tls:
+            cert = os.path.join(d.name, "cert.pem")
+            key = os.path.join(d.name, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                            "1", "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
+            listen += f" ssl; ssl_certificate {cert}; ssl_certificate_key {key}"
         with open(conf, "w") as f:
             f.write(f"""daemon off;
 master_process off;
@@ -78,7 +89,7 @@ http {{
   client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
   uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
   keepalive_requests 100000;
-  server {{ listen 127.0.0.1:{port}; root {root}; }}
+  server {{ listen {listen}; root {root}; }}
 }}
 """)
         p = subprocess.Popen([NGINX, "-p", d.name, "-c", conf], preexec_fn=_die_with_parent,
@@ -86,15 +97,18 @@ http {{
         self.procs.append(p)
         if not _wait_port(port):
             raise RuntimeError("nginx did not start")
-        return port
+        return (port, cert) if tls else port
 
     def python(self, script, args):
         """Starts tests/servers/<script> and returns the numbers of its "PORT(S) ..." line."""
-        p = subprocess.Popen([PYTHON, os.path.join(HERE, script)] + list(args),
-                             preexec_fn=_die_with_parent, stdout=subprocess.PIPE,
+        return self.command([PYTHON, os.path.join(HERE, script)] + list(args))
+
+    def command(self, argv):
+        """Starts a server program and returns the numbers of its "PORT(S) ..." line."""
+        p = subprocess.Popen(list(argv), preexec_fn=_die_with_parent, stdout=subprocess.PIPE,
                              stderr=sys.stderr, text=True)
         self.procs.append(p)
         line = p.stdout.readline().split()
         if not line or not line[0].startswith("PORT"):
-            raise RuntimeError(f"{script} did not start")
+            raise RuntimeError(f"{argv[0]} did not start")
         return [int(x) for x in line[1:]]

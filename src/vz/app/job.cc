@@ -229,21 +229,8 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
     } else if (creds_url.empty()) {
       why = NotFound("no s3credentials endpoint in the catalog (set VZ_S3_CREDENTIALS_URL)");
     } else {
-      // Shared by every reader and refreshed before it expires (the DAAC's keys last an hour).
-      auto cache = std::make_shared<auth::CachedCredentials>(
-          [creds_url]() -> Result<auth::TimedCredentials> {
-            auto r = EarthdataGet(creds_url);
-            if (!r.ok()) return std::move(r).error().Annotate("fetching " + creds_url);
-            if (r->status == 401 || r->status == 403) {
-              return PermissionDenied(
-                  fmt::format("{}: HTTP {} (Earthdata Login)", creds_url, r->status));
-            }
-            if (r->status != 200) return IoError(fmt::format("{}: HTTP {}", creds_url, r->status));
-            return auth::ParseEarthdataS3Credentials(r->body);
-          });
-      SetS3Credentials([cache] { return cache->Get(); }, [cache] { cache->Invalidate(); });
-      auto first = cache->Get();
-      why = first.ok() ? probe_first(found->granules.front().s3_url) : Status(first.error());
+      auto first = UseEarthdataS3Credentials(creds_url);
+      why = first.ok() ? probe_first(found->granules.front().s3_url) : first;
     }
     if (why.ok()) {
       direct = true;

@@ -103,6 +103,23 @@ Result<io::HttpResponse> EarthdataGet(const std::string& url) {
 void SetRemoteConcurrency(long requests) { g_concurrency = std::max(1L, requests); }
 long RemoteConcurrency() { return g_concurrency.load(); }
 
+Status UseEarthdataS3Credentials(const std::string& url) {
+  // The DAAC's keys last an hour: one cache for the whole process.
+  auto cache = std::make_shared<auth::CachedCredentials>([url]() -> Result<auth::TimedCredentials> {
+    auto r = EarthdataGet(url);
+    if (!r.ok()) return std::move(r).error().Annotate("fetching " + url);
+    if (r->status == 401 || r->status == 403) {
+      return PermissionDenied(fmt::format("{}: HTTP {} (Earthdata Login)", url, r->status));
+    }
+    if (r->status != 200) return IoError(fmt::format("{}: HTTP {}", url, r->status));
+    return auth::ParseEarthdataS3Credentials(r->body).Annotate(url);
+  });
+  SetS3Credentials([cache] { return cache->Get(); }, [cache] { cache->Invalidate(); });
+  auto first = cache->Get();
+  if (!first.ok()) return first.error();
+  return Ok();
+}
+
 RemoteOptions RemoteOptionsFromEnvironment() {
   RemoteOptions o;
   if (!Env("AWS_REGION").empty())

@@ -31,6 +31,11 @@ long RemoteConcurrency();
 void SetS3Credentials(std::function<Result<auth::AwsCredentials>()> provider,
                       std::function<void()> invalidate = {});
 
+// s3:// reads use the temporary credentials of a DAAC's s3credentials endpoint, fetched through
+// Earthdata Login (EARTHDATA_TOKEN or netrc), shared by every reader, refreshed before they
+// expire and once more when S3 says they did. Returns the first fetch (errors name the URL).
+Status UseEarthdataS3Credentials(const std::string& url);
+
 // One GET through the Earthdata Login flow (bearer token or netrc, cookies kept), for small
 // documents such as a DAAC's s3credentials.
 Result<io::HttpResponse> EarthdataGet(const std::string& url);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -195,6 +196,19 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   verify->add_flag("-q,--quiet", quiet, "print only failures");
 
+  std::string ca_bundle;
+  for (CLI::App* cmd : {scan, inspect, build, append, verify, search}) {
+    cmd->add_option("--ca-bundle", ca_bundle,
+                    "PEM file of the CAs that TLS is verified with, for private endpoints "
+                    "(default $VZ_CA_BUNDLE, else the system's)");
+  }
+  std::string s3_credentials_url;
+  for (CLI::App* cmd : {scan, inspect, build, append, verify}) {
+    cmd->add_option("--s3-credentials-url", s3_credentials_url,
+                    "a DAAC's s3credentials endpoint: s3:// reads use its temporary in-region "
+                    "credentials, fetched with Earthdata Login (default $VZ_S3_CREDENTIALS_URL)");
+  }
+
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
       first != "build" && first != "append" && first != "verify" && first != "search" &&
@@ -218,6 +232,27 @@ int Run(int argc, char** argv) {
     return kExitUsage;
   }
 
+  if (ca_bundle.empty()) {
+    const char* v = std::getenv("VZ_CA_BUNDLE");
+    if (v != nullptr) ca_bundle = v;
+  }
+  if (!ca_bundle.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(ca_bundle, ec)) {
+      std::cerr << "vzgen: error: CA bundle " << ca_bundle << " is not a readable file\n";
+      return kExitUsage;
+    }
+    vz::io::SetDefaultCaBundle(ca_bundle);
+  }
+  if (s3_credentials_url.empty() && !job->parsed() && !search->parsed() &&
+      !(build->parsed() && !collection.empty())) {
+    const char* v = std::getenv("VZ_S3_CREDENTIALS_URL");
+    if (v != nullptr) s3_credentials_url = v;
+  }
+  if (!s3_credentials_url.empty()) {
+    auto status = vz::app::UseEarthdataS3Credentials(s3_credentials_url);
+    if (!status.ok()) return Report(std::move(status).error().Annotate("--s3-credentials-url"));
+  }
   for (CLI::App* cmd : {scan, inspect}) {
     if (cmd->parsed() && cmd->count("--first-read") + cmd->count("--block-size") > 0) {
       options.cache_set_by_user = true;

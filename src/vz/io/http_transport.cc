@@ -169,9 +169,25 @@ struct HttpTransport::Impl {
   }
 };
 
+namespace {
+std::mutex g_ca_mu;
+std::string g_ca_bundle;
+}  // namespace
+
+void SetDefaultCaBundle(std::string path) {
+  std::lock_guard<std::mutex> lock(g_ca_mu);
+  g_ca_bundle = std::move(path);
+}
+
+std::string DefaultCaBundle() {
+  std::lock_guard<std::mutex> lock(g_ca_mu);
+  return g_ca_bundle;
+}
+
 HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_unique<Impl>()) {
   GlobalInit();
   impl_->options = std::move(options);
+  if (impl_->options.ca_bundle.empty()) impl_->options.ca_bundle = DefaultCaBundle();
   impl_->multi = curl_multi_init();
   // Only the event-loop thread touches transfers, so the share needs no lock callbacks.
   impl_->share = curl_share_init();

@@ -47,6 +47,11 @@ struct HttpTransportOptions {
   bool cookies = true;
 };
 
+// The CA bundle that transports created afterwards verify TLS with when their options name
+// none ("" = the system's CA store). TLS is always verified.
+void SetDefaultCaBundle(std::string path);
+std::string DefaultCaBundle();
+
 class HttpTransport {
  public:
   explicit HttpTransport(HttpTransportOptions options = {});
