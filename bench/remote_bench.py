@@ -4,7 +4,7 @@ latency to every request) for MUR-like granules, at 0, 20 and 80 ms and 1 and 64
 flight. Reports granules/s and, per granule, requests, dependent rounds and bytes read (from the
 run report, which counts every read, metadata included).
 
-  remote_bench.py --vzgen BIN --data DIR [--granules N] [--first-read BYTES]
+  remote_bench.py --vzgen BIN --data DIR [--granules N] [--first-read BYTES] [--delay-proxy BIN]
   remote_bench.py --vzgen BIN --l2 [--granules N]     (generated Level-2-like swaths instead)
 
 DIR holds the MUR-like granules of `make bench`; they are served under many names (symlinks) so
@@ -58,6 +58,9 @@ def main():
                     help="generate Level-2-like swath granules (groups, no time axis)")
     ap.add_argument("--granules", type=int, default=256)
     ap.add_argument("--first-read", type=int, default=0)
+    ap.add_argument("--delay-proxy",
+                    help="bench/delay_proxy binary to inject the latency (default: the Python "
+                         "fault proxy, which copies every byte through the interpreter)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="vz_remote_bench_") as work:
         if args.l2:
@@ -82,8 +85,11 @@ def main():
         with loopback.Servers() as servers:
             nginx = servers.nginx(www)
             for latency in (0, 20, 80):
-                (proxy,) = servers.python("fault_proxy.py", [
-                    "--upstream", f"http://127.0.0.1:{nginx}", "--latency-ms", str(latency)])
+                if args.delay_proxy:
+                    (proxy,) = servers.command([args.delay_proxy, str(nginx), str(latency)])
+                else:
+                    (proxy,) = servers.python("fault_proxy.py", [
+                        "--upstream", f"http://127.0.0.1:{nginx}", "--latency-ms", str(latency)])
                 for jobs in (1, 64):
                     n = args.granules if jobs > 1 else min(args.granules, 32 if latency else 128)
                     urls = [f"http://127.0.0.1:{proxy}/granule-{i:05d}.nc" for i in range(n)]

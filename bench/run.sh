@@ -46,11 +46,12 @@ echo "== combine scale: 10,000 granules x 4 variables x 300 chunks = 12 M refere
 "$build/bench/combine_scale" 10000 4 300 "$build/bench-scale.json"
 rm -f "$build/bench-scale.json"
 
-echo "== remote: vzgen build over loopback HTTP with injected latency (nginx behind a proxy)"
-/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256
+echo "== remote: vzgen build over loopback HTTP with injected latency (nginx behind bench/delay_proxy)"
+remote=(/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --delay-proxy "$build/bench/delay_proxy")
+"${remote[@]}" --data "$data" --granules 256
 echo "-- the same with a 256 KiB first read (metadata no longer fits in one read)"
-/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$data" --granules 256 --first-read 262144
-echo "-- small MUR-like granules (110 KB: the proxy copies less, so latency dominates)"
-/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --data "$small" --granules 512
+"${remote[@]}" --data "$data" --granules 256 --first-read 262144
+echo "-- small MUR-like granules (110 KB)"
+"${remote[@]}" --data "$small" --granules 512
 echo "-- Level-2-like swaths (groups, no time axis; 1.2 MB each), stacked along a new dimension"
-/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --l2 --granules 256
+"${remote[@]}" --l2 --granules 256
