@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "vz/auth/sigv4.h"
 
@@ -104,6 +105,27 @@ Result<std::string> CmrTime(const std::string& value, bool end) {
   return fmt::format("{:04}-{:02}-{:02}T{}Z", y, m, d, end ? "23:59:59" : "00:00:00");
 }
 
+namespace {
+
+// The run's START_DATE and END_DATE in CMR's form ("" where not set), checked for order.
+Result<std::pair<std::string, std::string>> RunWindow(const JobConfig& config) {
+  std::string from;
+  std::string to;
+  if (!config.start_date.empty()) {
+    VZ_ASSIGN_OR_RETURN(from, CmrTime(config.start_date, false).Annotate("START_DATE"));
+  }
+  if (!config.end_date.empty()) {
+    VZ_ASSIGN_OR_RETURN(to, CmrTime(config.end_date, true).Annotate("END_DATE"));
+  }
+  if (!from.empty() && !to.empty() && from > to) {
+    return InvalidArgument(
+        fmt::format("START_DATE {} is after END_DATE {}", config.start_date, config.end_date));
+  }
+  return std::make_pair(from, to);
+}
+
+}  // namespace
+
 Result<std::string> GranuleSearchUrl(const std::string& cmr_url, const JobConfig& config,
                                      int page_size) {
   std::string base = cmr_url.empty() ? "https://cmr.earthdata.nasa.gov/search" : cmr_url;
@@ -137,19 +159,8 @@ Result<std::string> GranuleSearchUrl(const std::string& cmr_url, const JobConfig
     url += "&bounding_box=" + auth::UriEncode(config.bounding_box, false);
   }
   if (!config.start_date.empty() || !config.end_date.empty()) {
-    std::string from;
-    std::string to;
-    if (!config.start_date.empty()) {
-      VZ_ASSIGN_OR_RETURN(from, CmrTime(config.start_date, false).Annotate("START_DATE"));
-    }
-    if (!config.end_date.empty()) {
-      VZ_ASSIGN_OR_RETURN(to, CmrTime(config.end_date, true).Annotate("END_DATE"));
-    }
-    if (!from.empty() && !to.empty() && from > to) {
-      return InvalidArgument(
-          fmt::format("START_DATE {} is after END_DATE {}", config.start_date, config.end_date));
-    }
-    url += "&temporal%5B%5D=" + auth::UriEncode(from + "," + to, false);
+    VZ_ASSIGN_OR_RETURN(const auto window, RunWindow(config));
+    url += "&temporal%5B%5D=" + auth::UriEncode(window.first + "," + window.second, false);
   }
   url += fmt::format("&sort_key%5B%5D=start_date&page_size={}", page_size);
   return url;
@@ -391,14 +402,9 @@ Result<std::vector<SearchPart>> LoadSearchProfile(const std::string& path) {
 
 Result<std::vector<JobConfig>> PlanSearches(const JobConfig& config) {
   if (config.searches.empty()) return std::vector<JobConfig>{config};
-  std::string from;
-  std::string to;
-  if (!config.start_date.empty()) {
-    VZ_ASSIGN_OR_RETURN(from, CmrTime(config.start_date, false).Annotate("START_DATE"));
-  }
-  if (!config.end_date.empty()) {
-    VZ_ASSIGN_OR_RETURN(to, CmrTime(config.end_date, true).Annotate("END_DATE"));
-  }
+  VZ_ASSIGN_OR_RETURN(const auto window, RunWindow(config));
+  const std::string& from = window.first;
+  const std::string& to = window.second;
   std::vector<JobConfig> out;
   for (const SearchPart& part : config.searches) {
     JobConfig c = config;
