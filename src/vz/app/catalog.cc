@@ -338,10 +338,6 @@ Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string&
   return out;
 }
 
-}  // namespace vz::app
-
-namespace vz::app {
-
 Result<std::vector<SearchPart>> ParseSearchProfile(const std::string& text) {
   const Json j = Json::parse(text, nullptr, false);
   if (!j.is_object()) return InvalidArgument("the profile is not a JSON object");
@@ -421,10 +417,8 @@ Result<std::vector<JobConfig>> PlanSearches(const JobConfig& config) {
 
 Result<CatalogResult> SearchCatalog(io::HttpTransport& transport, const std::string& cmr_url,
                                     const JobConfig& config, int page_size) {
+  if (config.searches.empty()) return SearchCmr(transport, cmr_url, config, page_size);
   VZ_ASSIGN_OR_RETURN(const auto plan, PlanSearches(config));
-  if (plan.size() == 1 && config.searches.empty()) {
-    return SearchCmr(transport, cmr_url, config, page_size);
-  }
   CatalogResult out;
   std::set<std::string> seen;
   std::set<std::string> seen_without;

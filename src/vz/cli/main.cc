@@ -232,10 +232,13 @@ int Run(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (ca_bundle.empty()) {
-    const char* v = std::getenv("VZ_CA_BUNDLE");
-    if (v != nullptr) ca_bundle = v;
-  }
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  // `search` and `build --collection` find granules in CMR (and the job its own credentials).
+  const bool catalog_run = search->parsed() || (build->parsed() && !collection.empty());
+  if (ca_bundle.empty()) ca_bundle = env("VZ_CA_BUNDLE");
   if (!ca_bundle.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(ca_bundle, ec)) {
@@ -244,10 +247,8 @@ int Run(int argc, char** argv) {
     }
     vz::io::SetDefaultCaBundle(ca_bundle);
   }
-  if (s3_credentials_url.empty() && !job->parsed() && !search->parsed() &&
-      !(build->parsed() && !collection.empty())) {
-    const char* v = std::getenv("VZ_S3_CREDENTIALS_URL");
-    if (v != nullptr) s3_credentials_url = v;
+  if (s3_credentials_url.empty() && !job->parsed() && !catalog_run) {
+    s3_credentials_url = env("VZ_S3_CREDENTIALS_URL");
   }
   if (!s3_credentials_url.empty()) {
     auto status = vz::app::UseEarthdataS3Credentials(s3_credentials_url);
@@ -287,14 +288,10 @@ int Run(int argc, char** argv) {
                              result->arrays, result->failures.size());
     return result->failures.empty() ? kExitOk : kExitFailed;
   }
-  auto env = [](const char* name) {
-    const char* v = std::getenv(name);
-    return v == nullptr ? std::string() : std::string(v);
-  };
   if (cmr_url.empty()) cmr_url = env("VZ_CMR_URL");
   filters.granule_names = SplitList(granule_names);
   if (profile.empty()) profile = env("VZ_PROFILE");
-  if (!profile.empty() && (search->parsed() || (build->parsed() && !collection.empty()))) {
+  if (!profile.empty() && catalog_run) {
     auto parts = vz::app::LoadSearchProfile(profile);
     if (!parts.ok()) return Report(std::move(parts).error());
     filters.searches = std::move(parts).value();

@@ -21,7 +21,7 @@ namespace {
 
 using testing::Opts;
 
-Bytes Pattern(std::size_t n) { return conformance::Pattern(n); }
+using conformance::Pattern;
 
 struct Fixture {
   std::unique_ptr<ByteSource> inner;

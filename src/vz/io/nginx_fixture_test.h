@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "vz/io/http_source.h"
+#include "vz/io/source_conformance_test.h"
 
 namespace vz::io::testing {
 
@@ -32,12 +33,7 @@ inline HttpSourceOptions Opts(std::uint64_t open_read, int attempts = 5,
   return o;
 }
 
-// Deterministic, non-repeating-looking bytes.
-inline Bytes Pattern(std::size_t n, unsigned mul = 7, unsigned add = 3) {
-  Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * mul + add) & 0xff);
-  return b;
-}
+using conformance::Pattern;
 
 class NginxServer {
  public:

@@ -14,9 +14,10 @@ namespace vz::io::conformance {
 // Opens a source over `data` (a new object each call).
 using Opener = std::function<ByteSource&(const Bytes&)>;
 
-inline Bytes Pattern(std::size_t n) {
+// Deterministic, non-repeating-looking bytes.
+inline Bytes Pattern(std::size_t n, unsigned mul = 7, unsigned add = 3) {
   Bytes b(n);
-  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * mul + add) & 0xff);
   return b;
 }
 
