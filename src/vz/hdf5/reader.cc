@@ -507,7 +507,10 @@ Result<std::vector<model::Filter>> ParseFilters(ByteCursor& cur) {
 
 // nlohmann::json refuses invalid UTF-8 when dumping: replace bad bytes with U+FFFD as
 // Python's decode(errors="replace") would.
-std::string SanitizeUtf8(const std::string& in) {
+std::string SanitizeUtf8(std::string in) {
+  if (std::all_of(in.begin(), in.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+    return in;  // ASCII, the usual case
   std::string out;
   out.reserve(in.size());
   std::size_t i = 0;
@@ -541,7 +544,7 @@ std::string DecodeFixedString(std::span<const std::uint8_t> p) {
   std::string s(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(n));
   auto z = s.find('\0');
   if (z != std::string::npos) s.resize(z);
-  return SanitizeUtf8(s);
+  return SanitizeUtf8(std::move(s));
 }
 
 Result<std::optional<std::string>> Reader::ReadVlenString(std::span<const std::uint8_t> p) {
@@ -556,7 +559,7 @@ Result<std::optional<std::string>> Reader::ReadVlenString(std::span<const std::u
                 obj.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(obj.size(), len)));
   auto z = s.find('\0');
   if (z != std::string::npos) s.resize(z);
-  return std::optional<std::string>(SanitizeUtf8(s));
+  return std::optional<std::string>(SanitizeUtf8(std::move(s)));
 }
 
 Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t> p,
@@ -679,7 +682,7 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
   VZ_ASSIGN_OR_RETURN(auto name_bytes, cur.Bytes(pad(name_size)));
   a.name.assign(name_bytes.begin(), name_bytes.end());
   a.name.resize(std::strlen(a.name.c_str()));
-  a.name = SanitizeUtf8(a.name);
+  a.name = SanitizeUtf8(std::move(a.name));
   VZ_ASSIGN_OR_RETURN(auto dtc, cur.Sub(pad(dt_size)));
   if (flags & 1) {
     Message m;

@@ -77,6 +77,12 @@ const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());  // NOLINT(*-reinterpret-cast)
 }
 
+// True for the bytes JSON carries as they are: printable ASCII other than '"' and '\\'.
+bool PlainJsonByte(char c) {
+  const auto b = static_cast<unsigned char>(c);
+  return b >= 0x20 && b < 0x80 && c != '"' && c != '\\';
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::span<const std::uint8_t> bytes) {
@@ -95,58 +101,78 @@ std::string SanitizeUtf8(std::string_view text) {
 }
 
 void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto escape_u = [&](std::uint32_t unit) {
+    const char buf[6] = {'\\',
+                         'u',
+                         kHex[(unit >> 12) & 15],
+                         kHex[(unit >> 8) & 15],
+                         kHex[(unit >> 4) & 15],
+                         kHex[unit & 15]};
+    out.append(buf, sizeof buf);
+  };
+  const unsigned char* data = Bytes(text);
+  const std::size_t size = text.size();
   out += '"';
-  ForEachUtf8Piece(Bytes(text), text.size(), [&](std::string_view piece, bool bad) {
-    if (bad) {
-      out += "\\ufffd";
-      return;
-    }
-    if (piece.size() > 1) {
-      // Non-ASCII as \u escapes (surrogate pairs above U+FFFF), as kerchunk's ujson writes it:
-      // some readers of the inner .zattrs strings decode them as ASCII.
-      std::uint32_t cp = static_cast<unsigned char>(piece[0]) & (0xffu >> (piece.size() + 1));
-      for (std::size_t k = 1; k < piece.size(); ++k) {
-        cp = (cp << 6) | (static_cast<unsigned char>(piece[k]) & 0x3fu);
+  std::size_t i = 0;
+  while (i < size) {
+    // Most text is plain ASCII: copy each run of it in one go.
+    std::size_t run = i;
+    while (run < size && PlainJsonByte(text[run])) ++run;
+    out.append(text.data() + i, run - i);
+    i = run;
+    if (i == size) break;
+    const unsigned char c = data[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          escape_u(c);
       }
-      if (cp >= 0x10000) {
-        cp -= 0x10000;
-        out += fmt::format("\\u{:04x}\\u{:04x}", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-      } else {
-        out += fmt::format("\\u{:04x}", cp);
-      }
-      return;
+      ++i;
+      continue;
     }
-    const char c = piece[0];
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
+    // Non-ASCII as \u escapes (surrogate pairs above U+FFFF), as kerchunk's ujson writes it:
+    // some readers of the inner .zattrs strings decode them as ASCII. Ill-formed UTF-8 becomes
+    // U+FFFD, one per maximal subpart (as Python's errors="replace").
+    std::size_t skip = 1;
+    const std::size_t len = Utf8SequenceLength(data, size, i, &skip);
+    if (len == 0) {
+      escape_u(0xfffd);
+      i += skip;
+      continue;
     }
-  });
+    std::uint32_t cp = c & (0xffu >> (len + 1));
+    for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (data[i + k] & 0x3fu);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      escape_u(0xd800 + (cp >> 10));
+      escape_u(0xdc00 + (cp & 0x3ff));
+    } else {
+      escape_u(cp);
+    }
+    i += len;
+  }
   out += '"';
 }
 

@@ -49,6 +49,10 @@ TEST(JsonString, ReplacesIllFormedUtf8LikePython) {
   EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), r + r);                  // overlong
   EXPECT_EQ(SanitizeUtf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
   EXPECT_EQ(Quote("x\xFF"), R"("x\ufffd")");
+  // Plain runs, escapes, a multi-byte character and a bad byte interleaved in one string.
+  EXPECT_EQ(Quote("ab\"\xC3\xA9\xFF"
+                  "z\\\xE2\x82"),
+            R"("ab\"\u00e9\ufffdz\\\ufffd")");
   EXPECT_FALSE(IsValidUtf8(std::string_view("\xC3")));
   EXPECT_TRUE(IsValidUtf8(std::string_view("\xC3\xA9")));
 }
