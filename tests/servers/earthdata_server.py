@@ -185,8 +185,11 @@ class S3(Base):
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes="):
             a, _, b = rng[6:].partition("-")
-            a = int(a)
-            b = min(int(b) if b else len(data) - 1, len(data) - 1)
+            if a:
+                a = int(a)
+                b = min(int(b) if b else len(data) - 1, len(data) - 1)
+            else:  # a suffix range: the last b bytes
+                a, b = max(0, len(data) - int(b)), len(data) - 1
             if a >= len(data):
                 self.reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
                 return

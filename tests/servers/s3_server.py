@@ -133,8 +133,11 @@ class Handler(BaseHTTPRequestHandler):
         status, body, extra = 200, data, {}
         if rng and rng.startswith("bytes="):
             first, _, last = rng[6:].partition("-")
-            first = int(first)
-            last = min(int(last) if last else len(data) - 1, len(data) - 1)
+            if first:
+                first = int(first)
+                last = min(int(last) if last else len(data) - 1, len(data) - 1)
+            else:  # a suffix range: the last N bytes, as S3 answers "bytes=-N"
+                first, last = max(0, len(data) - int(last)), len(data) - 1
             if first >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")

@@ -18,7 +18,8 @@ namespace vz::app {
 
 struct ScanOptions {
   refs::KerchunkOptions kerchunk;
-  io::BlockCacheOptions cache;
+  // The first read and 64 KiB from the end of the file in one round.
+  io::BlockCacheOptions cache{.first_read = 4ull << 20, .tail_read = 64ull << 10};
   bool cache_set_by_user = false;  // --first-read / --block-size given
   Limits limits;
 };

@@ -137,6 +137,7 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
     s3.region = options.s3_region;
     s3.endpoint = options.s3_endpoint;
     s3.http.open_read = options.open_read;
+    s3.http.open_tail = options.open_tail;
     {
       std::lock_guard<std::mutex> lock(g_s3_mu);
       if (!g_s3_credentials) {
@@ -162,6 +163,7 @@ Result<std::unique_ptr<io::ByteSource>> OpenUrl(const std::string& url,
     VZ_ASSIGN_OR_RETURN(auto* transport, TransportFor(netrc));
     io::HttpSourceOptions http;
     http.open_read = options.open_read;
+    http.open_tail = options.open_tail;
     std::string token = Env("EARTHDATA_TOKEN");
     if (!token.empty()) {
       http.sign = [token](io::HttpRequest& r) -> Status {

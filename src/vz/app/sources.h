@@ -18,6 +18,7 @@ struct RemoteOptions {
   std::string s3_endpoint;              // $VZ_S3_ENDPOINT, e.g. http://127.0.0.1:9000
   std::string netrc;                    // "" = $NETRC or ~/.netrc when present
   std::uint64_t open_read = 4ull << 20;
+  std::uint64_t open_tail = 0;  // bytes from the end fetched at open, in parallel
 };
 
 // HTTP requests in flight for the whole process (all hosts together, and to one host). Takes

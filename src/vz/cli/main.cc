@@ -62,6 +62,10 @@ int Run(int argc, char** argv) {
     cmd->add_option("--block-size", options.cache.block_size,
                     "metadata read granularity after the first read (default 256 KiB)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
+    cmd->add_option("--tail-read", options.cache.tail_read,
+                    "bytes read from the end of a file at open, with the first read "
+                    "(default 64 KiB)")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
   };
 
   CLI::App* scan = app.add_subcommand("scan", "write kerchunk JSON references for one file");
@@ -132,6 +136,10 @@ int Run(int argc, char** argv) {
     cmd->add_option("--block-size", build_options.scan.cache.block_size,
                     "metadata read granularity after the first read (default 256 KiB)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
+    cmd->add_option("--tail-read", build_options.scan.cache.tail_read,
+                    "bytes read from the end of a file at open, with the first read "
+                    "(default 64 KiB)")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
   };
   CLI::App* build = app.add_subcommand(
       "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
@@ -255,7 +263,8 @@ int Run(int argc, char** argv) {
     if (!status.ok()) return Report(std::move(status).error().Annotate("--s3-credentials-url"));
   }
   for (CLI::App* cmd : {scan, inspect}) {
-    if (cmd->parsed() && cmd->count("--first-read") + cmd->count("--block-size") > 0) {
+    if (cmd->parsed() &&
+        cmd->count("--first-read") + cmd->count("--block-size") + cmd->count("--tail-read") > 0) {
       options.cache_set_by_user = true;
     }
   }
@@ -382,7 +391,7 @@ int Run(int argc, char** argv) {
   if (build->parsed() || append->parsed()) {
     CLI::App* cmd = build->parsed() ? build : append;
     build_options.scan.cache_set_by_user =
-        cmd->count("--first-read") + cmd->count("--block-size") > 0;
+        cmd->count("--first-read") + cmd->count("--block-size") + cmd->count("--tail-read") > 0;
     build_options.loadable_vars = SplitList(loadable);
     for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
     build_options.skip_bad = on_error == "skip";

@@ -34,6 +34,8 @@ Status BlockCache::FetchMissing(std::span<const ByteRange> ranges) {
     first_done_ = true;
     std::uint64_t n = std::min(options_.first_read, info_.size);
     if (n > 0) want.push_back({0, n});
+    const std::uint64_t tail = std::min(options_.tail_read, info_.size - n);
+    if (tail > 0) want.push_back({info_.size - tail, tail});
   }
   auto covered = [&](std::uint64_t pos) -> std::uint64_t {
     // Returns the end of a cached block containing pos, or pos when none does.

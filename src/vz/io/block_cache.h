@@ -1,7 +1,8 @@
 // BlockCache: a ByteSource over another one that fetches aligned blocks, keeps them, and serves
 // reads from them. The first read of a file is large (first_read bytes from offset 0: most
-// netCDF-4 metadata sits at the front), later misses are fetched block by block, several
-// missing blocks in one ReadMany so a whole B-tree level costs one round.
+// netCDF-4 metadata sits at the front, and tail_read bytes from the end in the same round),
+// later misses are fetched block by block, several missing blocks in one ReadMany so a whole
+// B-tree level costs one round.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,9 @@ struct BlockCacheOptions {
   std::uint64_t first_read = 4ull << 20;  // bytes read from offset 0 on first access
   std::uint64_t block_size = 256ull << 10;
   std::uint64_t capacity = 256ull << 20;  // bytes kept before least-recently-used blocks go
+  // Bytes read from the end of the file together with the first read (same round): netCDF-4
+  // writers often leave the last-written metadata (header continuations, B-tree nodes) there.
+  std::uint64_t tail_read = 0;
 };
 
 class BlockCache final : public ByteSource {

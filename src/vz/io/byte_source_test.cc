@@ -144,6 +144,34 @@ TEST(BlockCache, FirstReadIsLargeAndLaterHitsCostNothing) {
   EXPECT_EQ(*straddle, Bytes(data.begin() + 4000, data.begin() + 5010));
 }
 
+TEST(BlockCache, TailReadComesWithTheFirstReadInOneRound) {
+  Bytes data = Pattern(10000);
+  MemorySource mem(data);
+  CountingSource counter(mem);
+  BlockCache cache(counter, BlockCacheOptions{2048, 1024, 1 << 20, 1500});
+  ASSERT_TRUE(cache.ReadAt(8, 16).ok());
+  EXPECT_EQ(counter.rounds(), 1u);
+  EXPECT_EQ(counter.requests(), 2u);
+  EXPECT_EQ(counter.bytes(), 2048u + 1500u);
+  auto end = cache.ReadAt(8600, 1400);  // the last bytes: already there
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(*end, Bytes(data.begin() + 8600, data.end()));
+  EXPECT_EQ(counter.rounds(), 1u);
+  ASSERT_TRUE(cache.ReadAt(5000, 10).ok());  // in between: one block
+  EXPECT_EQ(counter.rounds(), 2u);
+
+  // A file smaller than both reads together is read once, whole.
+  Bytes small = Pattern(3000);
+  MemorySource small_mem(small);
+  CountingSource small_counter(small_mem);
+  BlockCache small_cache(small_counter, BlockCacheOptions{2048, 1024, 1 << 20, 4096});
+  auto all = small_cache.ReadAt(0, 3000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, small);
+  EXPECT_EQ(small_counter.rounds(), 1u);
+  EXPECT_EQ(small_counter.bytes(), 3000u);
+}
+
 TEST(BlockCache, EvictsBeyondCapacityAndStillServesCorrectBytes) {
   Bytes data = Pattern(100000);
   MemorySource mem(data);

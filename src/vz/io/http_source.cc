@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <future>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -89,9 +91,14 @@ Status HttpSource::EnsureOpen() {
   if (open_) return Ok();
   // One request learns the size and ETag and brings the first bytes.
   std::uint64_t want = std::max<std::uint64_t>(options_.open_read, 1);
+  std::optional<std::future<Result<HttpResponse>>> tail;
+  if (options_.open_tail > 0) {
+    HttpRequest req{url_, "GET", {}, std::nullopt, options_.open_tail, options_.open_tail};
+    if (!options_.sign || options_.sign(req).ok()) tail = transport_.Submit(std::move(req));
+  }
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
-    HttpRequest req{url_, "GET", {}, ByteRange{0, want}, want};
+    HttpRequest req{url_, "GET", {}, ByteRange{0, want}, 0, want};
     if (options_.sign) VZ_TRY(options_.sign(req));
     auto res = transport_.Submit(req).get();
     bool retry = !res.ok() || Transient(res->status);
@@ -137,8 +144,22 @@ Status HttpSource::EnsureOpen() {
     }
     head_.assign(r.body.begin(), r.body.end());
     open_ = true;
+    if (tail) KeepTail(tail->get());
     return Ok();
   }
+}
+
+void HttpSource::KeepTail(Result<HttpResponse> res) {
+  // Kept only when it is exactly the end of the object opened (same size and ETag); anything
+  // else (an error, a server without suffix ranges, a changed object) is simply not used.
+  if (!res.ok() || res->status != 206 || res->Header("etag") != info_.etag) return;
+  ContentRange cr;
+  if (!ParseContentRange(res->Header("content-range"), &cr) || cr.total != info_.size ||
+      cr.last + 1 != cr.total || cr.last - cr.first + 1 != res->body.size()) {
+    return;
+  }
+  tail_.assign(res->body.begin(), res->body.end());
+  tail_at_ = cr.first;
 }
 
 Result<SourceInfo> HttpSource::Stat() {
@@ -169,6 +190,9 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
     const auto& r = ranges[i];
     if (r.end() <= head_.size()) {
       auto b = head_.begin() + static_cast<std::ptrdiff_t>(r.offset);
+      out[i].assign(b, b + static_cast<std::ptrdiff_t>(r.length));
+    } else if (!tail_.empty() && r.offset >= tail_at_ && r.end() <= tail_at_ + tail_.size()) {
+      auto b = tail_.begin() + static_cast<std::ptrdiff_t>(r.offset - tail_at_);
       out[i].assign(b, b + static_cast<std::ptrdiff_t>(r.length));
     } else if (r.length > 0) {
       todo.push_back(i);

@@ -1,8 +1,9 @@
 // HttpSource: a ByteSource over an http(s) URL with range GETs through the shared
 // HttpTransport. Opening fetches the first bytes of the object (the metadata block of most
-// netCDF-4 files) in the same request that learns its size and ETag, so a BlockCache over it
-// costs no extra round trip. Every later range must come back as a 206 whose Content-Range
-// matches; If-Match on the ETag turns a file that changes mid-scan into a clear error.
+// netCDF-4 files) in the same request that learns its size and ETag, and the last bytes in a
+// parallel suffix-range request, so a BlockCache over it costs no extra round trip. Every later
+// range must come back as a 206 whose Content-Range matches; If-Match on the ETag turns a file that
+// changes mid-scan into a clear error.
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,10 @@
 namespace vz::io {
 
 struct HttpSourceOptions {
-  std::uint64_t open_read = 4ull << 20;   // bytes fetched at open (match BlockCache first_read)
+  std::uint64_t open_read = 4ull << 20;  // bytes fetched at open (match BlockCache first_read)
+  // Bytes fetched from the end at open, in parallel with open_read (match BlockCache
+  // tail_read). Speculative: when that request fails, later reads fetch the bytes as usual.
+  std::uint64_t open_tail = 0;
   int max_attempts = 5;                   // for 5xx, 429, resets, timeouts, truncated bodies
   std::uint64_t backoff_ms = 100;         // first retry delay; doubles, with jitter
   std::uint64_t max_backoff_ms = 10'000;  // also caps a server's Retry-After
@@ -41,6 +45,7 @@ class HttpSource final : public ByteSource {
 
  private:
   Status EnsureOpen();
+  void KeepTail(Result<HttpResponse> response);  // the open's suffix-range response
   // After a redirect to a presigned URL (Earthdata's data host -> S3), later ranges go straight
   // there until it expires; a refused presigned URL is forgotten and the original asked again.
   void RememberRedirect(const HttpResponse& r);
@@ -55,7 +60,9 @@ class HttpSource final : public ByteSource {
   std::mutex mu_;
   bool open_ = false;
   SourceInfo info_;
-  Bytes head_;  // the first open_read bytes
+  Bytes head_;                 // the first open_read bytes
+  Bytes tail_;                 // the last bytes, from open_tail (may be empty)
+  std::uint64_t tail_at_ = 0;  // file offset of tail_[0]
   std::mutex redirect_mu_;
   std::string presigned_;  // empty: none
   std::chrono::steady_clock::time_point presigned_until_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "vz/io/block_cache.h"
 #include "vz/io/nginx_fixture_test.h"
 
@@ -38,6 +40,30 @@ TEST_F(HttpSourceTest, OpenReadServesTheHeadWithoutAnotherRequest) {
   ASSERT_TRUE(got.ok()) << got.error().ToString();
   EXPECT_EQ((*got)[2], Bytes(data.begin() + 99990, data.end()));
   EXPECT_EQ(counter.rounds(), 2u);
+}
+
+TEST_F(HttpSourceTest, OpenTailIsFetchedInParallelAndServesTheEnd) {
+  Bytes data = Pattern(100000);
+  HttpSourceOptions opts = Opts(4096);
+  opts.open_tail = 2048;
+  HttpSource src(server_->Put("t.nc", data), HttpTransport::Default(), opts);
+  CountingSource counter(src);
+  BlockCache cache(counter, BlockCacheOptions{4096, 4096, 1 << 20, 2048});
+  auto head = cache.ReadAt(100, 200);
+  ASSERT_TRUE(head.ok()) << head.error().ToString();
+  auto end = cache.ReadAt(98500, 1500);
+  ASSERT_TRUE(end.ok()) << end.error().ToString();
+  EXPECT_EQ(*end, Bytes(data.begin() + 98500, data.end()));
+  // Two requests on the wire: the head and the suffix range, both sent at open.
+  auto sent = server_->Requests(2);
+  ASSERT_EQ(sent.size(), 2u);
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(sent[0], "/t.nc bytes=-2048 206");
+  EXPECT_EQ(sent[1], "/t.nc bytes=0-4095 206");
+  auto middle = cache.ReadAt(50000, 10);
+  ASSERT_TRUE(middle.ok());
+  EXPECT_EQ(*middle, Bytes(data.begin() + 50000, data.begin() + 50010));
+  EXPECT_EQ(server_->Requests(3).size(), 3u);
 }
 
 TEST_F(HttpSourceTest, MissingObjectIsNotFoundAndNamesTheUrl) {

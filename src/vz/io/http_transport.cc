@@ -118,6 +118,9 @@ struct HttpTransport::Impl {
     if (r.range) {
       t->range_text = fmt::format("{}-{}", r.range->offset, r.range->offset + r.range->length - 1);
       curl_easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
+    } else if (r.suffix > 0) {
+      t->range_text = fmt::format("-{}", r.suffix);
+      curl_easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
     }
     for (const auto& h : r.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
     if (t->header_list != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);

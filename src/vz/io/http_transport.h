@@ -22,6 +22,7 @@ struct HttpRequest {
   std::string method = "GET";        // GET or HEAD
   std::vector<std::string> headers;  // "Name: value"
   std::optional<ByteRange> range;
+  std::uint64_t suffix = 0;  // without `range`: the last `suffix` bytes ("Range: bytes=-N")
   // The transfer is aborted (kIo error) when the body grows beyond this; 0 means no cap.
   std::uint64_t max_body = 0;
 };

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "vz/io/http_source.h"
 #include "vz/io/source_conformance_test.h"
@@ -50,7 +51,8 @@ class NginxServer {
     conf << "daemon off;\nmaster_process off;\nworker_processes 1;\n"
          << "pid " << dir_ << "/nginx.pid;\nerror_log " << dir_ << "/error.log;\n"
          << "events { worker_connections 256; }\n"
-         << "http {\n  access_log off;\n"
+         << "http {\n  log_format ranges '$request_uri $http_range $status';\n"
+         << "  access_log " << dir_ << "/access.log ranges;\n"
          << "  client_body_temp_path " << dir_ << "/tmp;\n  proxy_temp_path " << dir_ << "/tmp;\n"
          << "  fastcgi_temp_path " << dir_ << "/tmp;\n  uwsgi_temp_path " << dir_ << "/tmp;\n"
          << "  scgi_temp_path " << dir_ << "/tmp;\n"
@@ -91,6 +93,19 @@ class NginxServer {
   }
   std::string Url(const std::string& name) const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/" + name;
+  }
+  // One line per request served: "URI RANGE STATUS" ("-" when no Range was sent). nginx logs a
+  // request just after answering it, so this waits (up to a second) for at least `expect`.
+  std::vector<std::string> Requests(std::size_t expect = 0) const {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 100; ++i) {
+      lines.clear();
+      std::ifstream log(dir_ + "/access.log");
+      for (std::string line; std::getline(log, line);) lines.push_back(line);
+      if (lines.size() >= expect) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return lines;
   }
   bool Accepting() const {
     int s = socket(AF_INET, SOCK_STREAM, 0);
