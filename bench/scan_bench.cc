@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -16,13 +17,27 @@
 #include "vz/refs/kerchunk.h"
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: scan_bench ITERATIONS FILE...\n");
+  vz::app::ScanOptions options;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // --first-read / --block-size / --tail-read N: the cache shape to measure instead of the local
+  // default.
+  while (args.size() >= 2 &&
+         (args[0] == "--first-read" || args[0] == "--block-size" || args[0] == "--tail-read")) {
+    auto& field = args[0] == "--first-read"   ? options.cache.first_read
+                  : args[0] == "--block-size" ? options.cache.block_size
+                                              : options.cache.tail_read;
+    field = std::strtoull(args[1].c_str(), nullptr, 10);
+    options.cache_set_by_user = true;
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.size() < 2) {
+    std::fprintf(
+        stderr,
+        "usage: scan_bench [--first-read N] [--block-size N] [--tail-read N] ITERATIONS FILE...\n");
     return 2;
   }
-  int iterations = std::max(1, std::atoi(argv[1]));
-  std::vector<std::string> files(argv + 2, argv + argc);
-  vz::app::ScanOptions options;
+  int iterations = std::max(1, std::atoi(args[0].c_str()));
+  std::vector<std::string> files(args.begin() + 1, args.end());
   std::uint64_t rounds = 0, requests = 0, bytes = 0, granules = 0, refs_bytes = 0;
   auto start = std::chrono::steady_clock::now();
   for (int it = 0; it < iterations; ++it) {
@@ -39,7 +54,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), ds.error().ToString().c_str());
         return 1;
       }
-      auto st = vz::refs::MaterializeInline(*ds, counter, options.kerchunk);
+      // As `vzgen scan` does: chunk data comes from the cached blocks or one uncached read.
+      vz::io::UncachedView data(cache);
+      auto st = vz::refs::MaterializeInline(*ds, data, options.kerchunk);
       std::ostringstream out;
       if (st.ok()) st = vz::refs::WriteKerchunkJson(*ds, options.kerchunk, out);
       if (!st.ok()) {
