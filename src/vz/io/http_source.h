@@ -60,8 +60,9 @@ class HttpSource final : public ByteSource {
   std::mutex mu_;
   bool open_ = false;
   SourceInfo info_;
-  Bytes head_;                 // the first open_read bytes
-  Bytes tail_;                 // the last bytes, from open_tail (may be empty)
+  // The response bodies of the opening requests, kept as they came.
+  std::string head_;           // the first open_read bytes
+  std::string tail_;           // the last bytes, from open_tail (may be empty)
   std::uint64_t tail_at_ = 0;  // file offset of tail_[0]
   std::mutex redirect_mu_;
   std::string presigned_;  // empty: none
