@@ -58,6 +58,8 @@ def main():
                     help="generate Level-2-like swath granules (groups, no time axis)")
     ap.add_argument("--granules", type=int, default=256)
     ap.add_argument("--first-read", type=int, default=0)
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="vzgen --concurrency (HTTP requests in flight; default vzgen's)")
     ap.add_argument("--delay-proxy",
                     help="bench/delay_proxy binary to inject the latency (default: the Python "
                          "fault proxy, which copies every byte through the interpreter)")
@@ -80,6 +82,7 @@ def main():
         for i in range(args.granules):
             os.symlink(sources[i % len(sources)], os.path.join(www, f"granule-{i:05d}.nc"))
         extra = ["--first-read", str(args.first_read)] if args.first_read else []
+        extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
         print(f"{'latency':>8} {'in flight':>9} {'granules':>8} {'granules/s':>10} "
               f"{'requests':>8} {'rounds':>6} {'KiB read':>8}   (per granule)")
         with loopback.Servers() as servers:
