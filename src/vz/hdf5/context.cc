@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "vz/base/checked.h"
 
 namespace vz::hdf5 {
@@ -50,6 +52,20 @@ Result<std::vector<io::Bytes>> FileContext::ReadMany(std::span<const io::ByteRan
     return LimitExceeded(fmt::format("metadata read exceeds {} bytes", limits.max_metadata_total));
   }
   return source->ReadMany(abs);
+}
+
+void FileContext::Prefetch(std::span<const io::ByteRange> ranges) {
+  std::vector<io::ByteRange> abs;
+  abs.reserve(ranges.size());
+  for (const auto& r : ranges) {
+    const std::uint64_t end_of_file = file_size - std::min(file_size, base_address);
+    if (r.offset >= end_of_file || r.length == 0) continue;
+    const std::uint64_t length =
+        std::min({r.length, end_of_file - r.offset, limits.max_metadata_block});
+    abs.push_back({base_address + r.offset, length});
+  }
+  if (abs.empty()) return;
+  (void)source->Prefetch(abs);  // a failed prefetch is reported by the read that needed it
 }
 
 }  // namespace vz::hdf5

@@ -33,6 +33,9 @@ struct FileContext {
   Result<io::Bytes> Read(std::uint64_t address, std::uint64_t length, const char* what);
   // Reads several (relative) ranges in one round (one ReadMany): use it for B-tree levels.
   Result<std::vector<io::Bytes>> ReadMany(std::span<const io::ByteRange> ranges, const char* what);
+  // Asks the source to fetch these (relative) ranges in one round ahead of the reads that will
+  // need them. Only a hint: ranges are clipped to the file, failures are left to those reads.
+  void Prefetch(std::span<const io::ByteRange> ranges);
   // An "offset" / "length" field of the superblock's sizes.
   Result<std::uint64_t> ReadOffset(ByteCursor& cur) const { return cur.UintLE(size_of_offsets); }
   Result<std::uint64_t> ReadLength(ByteCursor& cur) const { return cur.UintLE(size_of_lengths); }

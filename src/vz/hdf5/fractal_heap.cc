@@ -321,6 +321,13 @@ Result<FractalHeap> FractalHeap::Open(FileContext& ctx, std::uint64_t address) {
 
 std::uint16_t FractalHeap::heap_id_length() const { return state_->id_len; }
 
+std::optional<io::ByteRange> FractalHeap::RootBlock() const {
+  const State& s = *state_;
+  if (s.root == kUndefinedAddress) return std::nullopt;
+  if (s.cur_rows != 0) return io::ByteRange{s.root, 1};  // an indirect block: its start
+  return io::ByteRange{s.root, s.filter_len > 0 ? s.root_filtered_size : s.start_block};
+}
+
 Result<const FractalHeap::State::IndirectBlock*> FractalHeap::State::LoadIndirect(
     FileContext& ctx, std::uint64_t addr, std::uint32_t nrows, std::uint64_t block_offset) {
   auto it = iblocks.find(addr);

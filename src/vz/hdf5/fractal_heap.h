@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -37,6 +38,10 @@ class FractalHeap {
                                       std::span<const std::span<const std::uint8_t>> heap_ids);
 
   std::uint16_t heap_id_length() const;
+
+  // Where the root block lies (a direct root: all of it; an indirect one: its start), for
+  // fetching it ahead of use. None for an empty heap.
+  std::optional<io::ByteRange> RootBlock() const;
 
   struct State;  // header fields, defined in the .cc
 

@@ -17,6 +17,7 @@
 
 #include "vz/base/byte_cursor.h"
 #include "vz/base/checked.h"
+#include "vz/hdf5/btree2.h"
 #include "vz/hdf5/checksum.h"
 #include "vz/hdf5/chunk_index.h"
 #include "vz/hdf5/context.h"
@@ -68,6 +69,9 @@ struct Reader {
                              std::vector<std::uint64_t>* refs);
   Result<std::optional<std::string>> ReadVlenString(std::span<const std::uint8_t> p);
   Status Visit(std::uint64_t address, const std::string& path, std::uint32_t depth);
+  void PrefetchMembers(std::span<const Link> links);
+  // Headers PrefetchMembers already read and decoded, taken by Visit.
+  std::map<std::uint64_t, std::vector<Message>> read_ahead;
 };
 
 std::string Child(const std::string& parent, const std::string& name) {
@@ -761,7 +765,13 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   if (!visited.insert(address).second) return Ok();
   if (++objects > ctx.limits.max_objects) return LimitExceeded("too many objects");
   path_of[address] = path;
-  auto hr = ReadHeader(address);
+  Result<std::vector<Message>> hr = std::vector<Message>();
+  if (auto ahead = read_ahead.find(address); ahead != read_ahead.end()) {
+    *hr = std::move(ahead->second);
+    read_ahead.erase(ahead);
+  } else {
+    hr = ReadHeader(address);
+  }
   if (!hr.ok()) return std::move(hr).Annotate("in " + path).error();
   auto& msgs = *hr;
   std::vector<model::Attribute> attrs;
@@ -1096,7 +1106,15 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   out.groups.push_back(std::move(g));
   std::sort(links.begin(), links.end(),
             [](const Link& a, const Link& b) { return a.name < b.name; });
-  for (const auto& l : links) {
+  // Members are read ahead in batches, so that the headers kept meanwhile stay few.
+  constexpr std::size_t kReadAheadBatch = 1024;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    if (i % kReadAheadBatch == 0) {
+      const auto first = links.begin() + static_cast<std::ptrdiff_t>(i);
+      PrefetchMembers(std::span<const Link>(
+          first, first + static_cast<std::ptrdiff_t>(std::min(kReadAheadBatch, links.size() - i))));
+    }
+    const Link& l = links[i];
     const std::string child = Child(path, l.name);
     switch (l.type) {
       case Link::Type::kHard:
@@ -1117,6 +1135,79 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
     }
   }
   return Ok();
+}
+
+// A group's members are visited one after another, and each may need structures outside the
+// blocks read so far: its object header, its attribute heap and name index, its chunk index.
+// Fetched member by member, each costs a round trip; here each level of them is asked for, for
+// all members at once: the headers, then what they point at (and the headers of member groups'
+// own members), then the roots those point at.
+// Only a hint to the cache: whatever fails here is read, and reported, by Visit.
+void Reader::PrefetchMembers(std::span<const Link> links) {
+  std::vector<std::uint64_t> members;
+  for (const auto& l : links) {
+    if (l.type == Link::Type::kHard && !ctx.IsUndefined(l.address) && !visited.count(l.address) &&
+        !read_ahead.count(l.address)) {
+      members.push_back(l.address);
+    }
+  }
+  if (members.size() < 2) return;
+  std::vector<io::ByteRange> want;
+  for (auto a : members) want.push_back({a, 512});  // a header's prefix (its block, in fact)
+  ctx.Prefetch(want);
+
+  want.clear();
+  std::vector<std::uint64_t> heaps, name_indexes;
+  for (auto a : members) {
+    auto h = ReadHeader(a);
+    if (!h.ok()) continue;
+    std::size_t rank = 0;
+    for (const auto& m : *h) {
+      ByteCursor c(m.body, m.offset);
+      if (m.type == 0x01) {
+        if (auto sp = ParseDataspace(ctx, c); sp.ok()) rank = sp->dims.size();
+      } else if (m.type == 0x02 || m.type == 0x15) {
+        auto v = c.U8();
+        auto fl = c.U8();
+        if (!v.ok() || !fl.ok() || ((*fl & 1) && !c.Skip(m.type == 0x02 ? 8 : 2).ok())) continue;
+        auto heap = ctx.ReadOffset(c);
+        auto bt = ctx.ReadOffset(c);
+        if (!heap.ok() || !bt.ok() || ctx.IsUndefined(*heap)) continue;
+        want.push_back({*heap, 256});
+        heaps.push_back(*heap);
+        if (!ctx.IsUndefined(*bt)) {
+          want.push_back({*bt, 256});
+          name_indexes.push_back(*bt);
+        }
+      } else if (m.type == 0x06) {
+        // A member group's own members: their headers come with this level too.
+        auto link = ParseLinkMessage(ctx, c);
+        if (link.ok() && link->type == Link::Type::kHard && !ctx.IsUndefined(link->address)) {
+          want.push_back({link->address, 512});
+        }
+      } else if (m.type == 0x08) {
+        auto dl = ParseDataLayout(ctx, c, rank);
+        if (dl.ok() && dl->layout == model::Layout::kChunked &&
+            !ctx.IsUndefined(dl->index_address)) {
+          want.push_back({dl->index_address, 512});
+        }
+      }
+    }
+    read_ahead.emplace(a, std::move(*h));
+  }
+  ctx.Prefetch(want);
+
+  want.clear();
+  for (auto heap : heaps) {
+    auto fh = FractalHeap::Open(ctx, heap);
+    if (!fh.ok()) continue;
+    if (auto root = fh->RootBlock()) want.push_back(*root);
+  }
+  for (auto bt : name_indexes) {
+    auto hdr = ReadBTree2Header(ctx, bt);
+    if (hdr.ok() && hdr->total_records > 0) want.push_back({hdr->root_address, hdr->node_size});
+  }
+  ctx.Prefetch(want);
 }
 
 }  // namespace

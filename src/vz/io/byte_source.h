@@ -40,6 +40,9 @@ class ByteSource {
   // Several ranges in one call; transports override this to issue them concurrently. The
   // default reads them one after another. Results are in the order of `ranges`.
   virtual Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges);
+  // A hint that these ranges will be read soon, so a caching source can fetch them together
+  // (one round) instead of one by one. Sources without a cache ignore it.
+  virtual Status Prefetch(std::span<const ByteRange> /*ranges*/) { return Ok(); }
 };
 
 // Checks `offset + length <= size` with overflow checking; the error names the source.
