@@ -105,6 +105,35 @@ def main():
         rc, err = run(vzgen, ["verify", out, "-q"], base_env)
         check("http: verify reads and decodes chunks over http", rc == 0, err)
 
+        # Granules of one collection over HTTP: once the first has shown how much of its front
+        # its metadata takes, the others read only that much first, in the same two rounds,
+        # and the store equals the local one.
+        big = os.path.join(root, "big")
+        os.makedirs(big)
+        subprocess.run([loopback.PYTHON, os.path.join(ROOT, "bench", "gen_granules.py"),
+                        "--count", "1", "--out", big], check=True, stdout=subprocess.DEVNULL)
+        (one,) = os.listdir(big)
+        copies = [f"g{k}.nc" for k in range(4)]
+        for c in copies:
+            shutil.copy(os.path.join(big, one), os.path.join(big, c))
+        stack = ["--new-dim", "granule", "--identical-vars", "time,lat,lon", "-q", "-j", "1"]
+        local_store = os.path.join(work, "learn-local.json")
+        rc, err = run(vzgen, ["build"] + [os.path.join(big, c) for c in copies] +
+                      ["-o", local_store] + stack, base_env)
+        remote_store = os.path.join(work, "learn-http.json")
+        rc2, err2 = run(vzgen, ["build"] + [f"http://127.0.0.1:{port}/big/{c}" for c in copies] +
+                        ["-o", remote_store] + stack, base_env)
+        check("learned first read: the store equals the local one",
+              rc == 0 and rc2 == 0 and normalise(remote_store) == normalise(local_store),
+              err or err2 or "references differ")
+        if rc2 == 0:
+            with open(remote_store + ".report.json") as f:
+                rep = json.load(f)
+            first = (1 << 20) + (64 << 10) + (256 << 10)  # head, tail, one block of B-trees
+            check("learned first read: 2 rounds each, later granules read less",
+                  rep["rounds"] == 8 and rep["bytes_read"] < first + 3 * (first // 2),
+                  json.dumps({k: rep[k] for k in ("rounds", "requests", "bytes_read")}))
+
         # HTTPS is always verified: a self-signed server is refused, unless its CA is given.
         tport, cert = servers.nginx(root, tls=True)
         https = [f"https://127.0.0.1:{tport}/{BUCKET}/{PREFIX}/{n}" for n in names]

@@ -24,7 +24,7 @@ std::string Env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
-std::atomic<long> g_concurrency{64};
+std::atomic<long> g_concurrency{128};
 std::mutex g_s3_mu;
 std::function<Result<auth::AwsCredentials>()> g_s3_credentials;
 std::function<void()> g_s3_invalidate;

@@ -57,10 +57,10 @@ int Run(int argc, char** argv) {
 
   auto add_read_options = [&](CLI::App* cmd) {
     cmd->add_option("--first-read", options.cache.first_read,
-                    "bytes read from the start of a file at open (default 4 MiB)")
+                    "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
     cmd->add_option("--block-size", options.cache.block_size,
-                    "metadata read granularity after the first read (default 256 KiB)")
+                    "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
     cmd->add_option("--tail-read", options.cache.tail_read,
                     "bytes read from the end of a file at open, with the first read "
@@ -85,7 +85,7 @@ int Run(int argc, char** argv) {
   add_read_options(inspect);
 
   vz::app::BuildOptions build_options;
-  long concurrency = 64;
+  long concurrency = 128;
   std::string granule_table;
   std::vector<std::string> inputs;
   std::string loadable;
@@ -116,11 +116,12 @@ int Run(int argc, char** argv) {
     cmd->add_option("--report", build_options.report,
                     "run report path (default: <store>.report.json)");
     cmd->add_option("-j,--jobs", build_options.jobs,
-                    "granules scanned at once (default: cores for local files, --concurrency "
-                    "for remote ones)")
+                    "granules scanned at once (default: cores for local files, half of "
+                    "--concurrency for remote ones)")
         ->check(CLI::Range(1u, 1024u));
-    cmd->add_option("--concurrency", concurrency,
-                    "HTTP/S3 requests in flight at once, to all hosts and to one host (default 64)")
+    cmd->add_option(
+           "--concurrency", concurrency,
+           "HTTP/S3 requests in flight at once, to all hosts and to one host (default 128)")
         ->check(CLI::Range(1L, 1024L));
     cmd->add_option("--inline-threshold", build_options.scan.kerchunk.inline_threshold,
                     "embed chunks smaller than this many bytes (default 500; 0 disables)");
@@ -131,10 +132,10 @@ int Run(int argc, char** argv) {
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
     cmd->add_option("--first-read", build_options.scan.cache.first_read,
-                    "bytes read from the start of a file at open (default 4 MiB)")
+                    "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
     cmd->add_option("--block-size", build_options.scan.cache.block_size,
-                    "metadata read granularity after the first read (default 256 KiB)")
+                    "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
     cmd->add_option("--tail-read", build_options.scan.cache.tail_read,
                     "bytes read from the end of a file at open, with the first read "

@@ -121,6 +121,7 @@ Result<std::vector<Bytes>> BlockCache::ReadUncached(std::span<const ByteRange> r
     for (std::size_t i = 0; i < ranges.size(); ++i) {
       const auto& r = ranges[i];
       VZ_TRY(ValidateReadRange(inner_.url(), r.offset, r.length, info_.size));
+      NoteRead(r);
       auto it = blocks_.upper_bound(r.offset);
       bool cached = r.length == 0;
       if (!cached && it != blocks_.begin()) {
@@ -181,9 +182,21 @@ void BlockCache::Evict() {
   }
 }
 
+void BlockCache::NoteRead(const ByteRange& r) {
+  const std::uint64_t window =
+      options_.front_window != 0 ? options_.front_window : options_.first_read;
+  if (r.offset < window) front_extent_ = std::max(front_extent_, r.end());
+}
+
+std::uint64_t BlockCache::front_extent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return front_extent_;
+}
+
 Result<Bytes> BlockCache::ReadAt(std::uint64_t offset, std::uint64_t length) {
   std::lock_guard<std::mutex> lock(mu_);
   ByteRange r{offset, length};
+  NoteRead(r);
   VZ_TRY(FetchMissing(std::span<const ByteRange>(&r, 1)));
   auto out = Copy(offset, length);
   Evict();
@@ -192,6 +205,7 @@ Result<Bytes> BlockCache::ReadAt(std::uint64_t offset, std::uint64_t length) {
 
 Result<std::vector<Bytes>> BlockCache::ReadMany(std::span<const ByteRange> ranges) {
   std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& r : ranges) NoteRead(r);
   VZ_TRY(FetchMissing(ranges));
   std::vector<Bytes> out;
   out.reserve(ranges.size());

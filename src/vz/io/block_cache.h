@@ -20,6 +20,8 @@ struct BlockCacheOptions {
   // Bytes read from the end of the file together with the first read (same round): netCDF-4
   // writers often leave the last-written metadata (header continuations, B-tree nodes) there.
   std::uint64_t tail_read = 0;
+  // Reads that start below this offset are measured by front_extent() (0: first_read).
+  std::uint64_t front_window = 0;
 };
 
 class BlockCache final : public ByteSource {
@@ -32,12 +34,16 @@ class BlockCache final : public ByteSource {
   // Fetches every missing block of every range in one inner ReadMany, then serves them.
   Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override;
   // Makes sure the ranges are cached (one inner ReadMany for all that is missing).
-  Status Prefetch(std::span<const ByteRange> ranges);
+  Status Prefetch(std::span<const ByteRange> ranges) override;
   // For chunk data, which is read once: ranges inside cached blocks are served from memory,
   // the others are read from the inner source in one ReadMany (ranges less than
   // `coalesce_gap` apart merged into one request) and not cached.
   Result<std::vector<Bytes>> ReadUncached(std::span<const ByteRange> ranges,
                                           std::uint64_t coalesce_gap = 64 << 10);
+
+  // The end of the furthest range read (not prefetched) that starts inside the front window:
+  // how much of a file's front its metadata and inlined data took.
+  std::uint64_t front_extent();
 
  private:
   struct Block {
@@ -59,6 +65,8 @@ class BlockCache final : public ByteSource {
   std::map<std::uint64_t, Block> blocks_;
   std::uint64_t cached_bytes_ = 0;
   std::uint64_t clock_ = 0;
+  std::uint64_t front_extent_ = 0;
+  void NoteRead(const ByteRange& r);
 };
 
 // A ByteSource view of BlockCache::ReadUncached: what chunk readers (MaterializeInline) use.

@@ -172,6 +172,24 @@ TEST(BlockCache, TailReadComesWithTheFirstReadInOneRound) {
   EXPECT_EQ(small_counter.bytes(), 3000u);
 }
 
+TEST(BlockCache, FrontExtentIsTheFurthestReadInsideTheWindow) {
+  Bytes data = Pattern(10000);
+  MemorySource mem(data);
+  BlockCacheOptions options{1024, 512, 1 << 20, 0};
+  options.front_window = 4096;
+  BlockCache cache(mem, options);
+  EXPECT_EQ(cache.front_extent(), 0u);
+  ASSERT_TRUE(cache.ReadAt(100, 50).ok());
+  EXPECT_EQ(cache.front_extent(), 150u);
+  std::vector<ByteRange> level{{3000, 200}, {8000, 100}};  // the second is outside the window
+  ASSERT_TRUE(cache.ReadMany(level).ok());
+  EXPECT_EQ(cache.front_extent(), 3200u);
+  ASSERT_TRUE(cache.Prefetch(std::vector<ByteRange>{{3900, 100}}).ok());  // a hint: not counted
+  EXPECT_EQ(cache.front_extent(), 3200u);
+  ASSERT_TRUE(cache.ReadUncached(std::vector<ByteRange>{{5000, 10}, {3500, 300}}).ok());
+  EXPECT_EQ(cache.front_extent(), 3800u);
+}
+
 TEST(BlockCache, EvictsBeyondCapacityAndStillServesCorrectBytes) {
   Bytes data = Pattern(100000);
   MemorySource mem(data);
