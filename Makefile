@@ -10,7 +10,7 @@ SHARED ?= $(abspath ../shared)
 # Debian 12 packages the build and the tests need. `make deps` installs the missing ones.
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
-  libdeflate-dev libcurl4-openssl-dev
+  libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
 DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
   python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
 DEB_FUZZ := clang-14 libclang-rt-14-dev
