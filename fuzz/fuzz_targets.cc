@@ -5,6 +5,7 @@
 #include "vz/app/catalog.h"
 #include "vz/combine/combine.h"
 #include "vz/hdf5/reader.h"
+#include "vz/io/block_cache.h"
 #include "vz/io/byte_source.h"
 #include "vz/netcdf3/reader.h"
 #include "vz/refs/kerchunk.h"
@@ -25,9 +26,11 @@ void WriteRefs(model::VirtualDataset& ds, io::ByteSource& src) {
 
 int RunHdf5(const std::uint8_t* data, std::size_t size) {
   io::MemorySource src(io::Bytes(data, data + size), "fuzz.h5");
+  // Through a small-block cache, as a remote file is read: prefetching and the tail read run.
+  io::BlockCache cache(src, io::BlockCacheOptions{4096, 1024, 1 << 20, 1024});
   hdf5::ReadOptions options;
   options.limits = FuzzLimits();
-  auto ds = hdf5::Read(src, options);
+  auto ds = hdf5::Read(cache, options);
   if (ds.ok()) WriteRefs(*ds, src);
   return 0;
 }

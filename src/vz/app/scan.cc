@@ -49,6 +49,7 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
     // A local read costs a system call, not a round trip: read less and let misses come.
     cache.first_read = 64 << 10;
     cache.block_size = 16 << 10;
+    cache.prefetch = false;
   }
   return cache;
 }

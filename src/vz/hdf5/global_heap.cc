@@ -46,16 +46,16 @@ Result<const GlobalHeap::Collection*> GlobalHeap::Load(FileContext& ctx, std::ui
   return &pos->second;
 }
 
-Result<std::vector<std::uint8_t>> GlobalHeap::Get(FileContext& ctx,
-                                                  std::uint64_t collection_address,
-                                                  std::uint32_t index) {
+Result<std::span<const std::uint8_t>> GlobalHeap::Get(FileContext& ctx,
+                                                      std::uint64_t collection_address,
+                                                      std::uint32_t index) {
   VZ_ASSIGN_OR_RETURN(auto coll, Load(ctx, collection_address));
   auto it = coll->find(index);
   if (it == coll->end()) {
     return Corrupt(fmt::format("global heap object {} not found in collection at {}", index,
                                Hex(ctx.Absolute(collection_address))));
   }
-  return it->second;
+  return std::span<const std::uint8_t>(it->second);
 }
 
 }  // namespace vz::hdf5

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "vz/base/error.h"
@@ -16,9 +17,10 @@ namespace vz::hdf5 {
 class GlobalHeap {
  public:
   // The object `index` of the collection at relative `collection_address`. Collections are
-  // read whole once and cached for the lifetime of this object.
-  Result<std::vector<std::uint8_t>> Get(FileContext& ctx, std::uint64_t collection_address,
-                                        std::uint32_t index);
+  // read whole once and cached for the lifetime of this object, which the view returned
+  // points into.
+  Result<std::span<const std::uint8_t>> Get(FileContext& ctx, std::uint64_t collection_address,
+                                            std::uint32_t index);
 
  private:
   using Collection = std::map<std::uint32_t, std::vector<std::uint8_t>>;

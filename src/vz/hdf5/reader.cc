@@ -630,7 +630,7 @@ Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t>
       if (base.size == 0) return Json::array();
       Json arr = Json::array();
       for (std::size_t i = 0; i < len && (i + 1) * base.size <= obj.size(); ++i) {
-        auto elem = std::span<const std::uint8_t>(obj).subspan(i * base.size, base.size);
+        auto elem = obj.subspan(i * base.size, base.size);
         if (base.kind == Kind::kReference && refs != nullptr && base.size >= ctx.size_of_offsets) {
           ByteCursor rc(elem);
           VZ_ASSIGN_OR_RETURN(auto a, ctx.ReadOffset(rc));
@@ -727,6 +727,7 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
   VZ_ASSIGN_OR_RETURN(auto count, CheckedMul(n, sub, "attribute element count"));
   if (count > ctx.limits.max_elements_decoded)
     return LimitExceeded("attribute has too many elements");
+  flat.reserve(static_cast<std::size_t>(count));
   for (std::uint64_t i = 0; i < count; ++i) {
     VZ_ASSIGN_OR_RETURN(
         auto v, DecodeElement(
@@ -736,7 +737,7 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
   std::vector<std::uint64_t> shape = space.dims;
   shape.insert(shape.end(), a.dtype.subshape.begin(), a.dtype.subshape.end());
   if (count == 1) {
-    a.value = flat.empty() ? Json(nullptr) : flat[0];
+    a.value = flat.empty() ? Json(nullptr) : std::move(flat[0]);
     return a;
   }
   // Nest row-major.
@@ -744,7 +745,7 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
     Json arr = Json::array();
     for (std::uint64_t i = 0; i < shape[axis]; ++i) {
       if (axis + 1 == shape.size()) {
-        arr.push_back(flat[pos++]);
+        arr.push_back(std::move(flat[pos++]));
       } else {
         arr.push_back(build(axis + 1, pos));
       }
@@ -1144,6 +1145,7 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
 // own members), then the roots those point at.
 // Only a hint to the cache: whatever fails here is read, and reported, by Visit.
 void Reader::PrefetchMembers(std::span<const Link> links) {
+  if (!ctx.source->WantsPrefetch()) return;  // e.g. a local file: misses are cheap
   std::vector<std::uint64_t> members;
   for (const auto& l : links) {
     if (l.type == Link::Type::kHard && !ctx.IsUndefined(l.address) && !visited.count(l.address) &&

@@ -94,6 +94,14 @@ Status BlockCache::FetchMissing(std::span<const ByteRange> ranges) {
 
 Result<Bytes> BlockCache::Copy(std::uint64_t offset, std::uint64_t length) {
   VZ_ASSIGN_OR_RETURN(auto n, ToSize(length, "read length"));
+  if (auto it = blocks_.upper_bound(offset); it != blocks_.begin()) {
+    --it;  // the usual case, one block holds it all: copied without zeroing first
+    if (offset >= it->first && offset + length <= it->first + it->second.data.size()) {
+      it->second.last_use = ++clock_;
+      const auto* p = it->second.data.data() + (offset - it->first);
+      return Bytes(p, p + n);
+    }
+  }
   Bytes out(n);
   std::uint64_t pos = offset;
   while (pos < offset + length) {
@@ -218,6 +226,7 @@ Result<std::vector<Bytes>> BlockCache::ReadMany(std::span<const ByteRange> range
 }
 
 Status BlockCache::Prefetch(std::span<const ByteRange> ranges) {
+  if (!options_.prefetch) return Ok();
   std::lock_guard<std::mutex> lock(mu_);
   VZ_TRY(FetchMissing(ranges));
   Evict();

@@ -22,6 +22,9 @@ struct BlockCacheOptions {
   std::uint64_t tail_read = 0;
   // Reads that start below this offset are measured by front_extent() (0: first_read).
   std::uint64_t front_window = 0;
+  // Whether Prefetch hints are followed: worth it when a miss is a round trip, not for a
+  // local file.
+  bool prefetch = true;
 };
 
 class BlockCache final : public ByteSource {
@@ -35,6 +38,7 @@ class BlockCache final : public ByteSource {
   Result<std::vector<Bytes>> ReadMany(std::span<const ByteRange> ranges) override;
   // Makes sure the ranges are cached (one inner ReadMany for all that is missing).
   Status Prefetch(std::span<const ByteRange> ranges) override;
+  bool WantsPrefetch() const override { return options_.prefetch; }
   // For chunk data, which is read once: ranges inside cached blocks are served from memory,
   // the others are read from the inner source in one ReadMany (ranges less than
   // `coalesce_gap` apart merged into one request) and not cached.

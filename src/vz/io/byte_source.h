@@ -43,6 +43,8 @@ class ByteSource {
   // A hint that these ranges will be read soon, so a caching source can fetch them together
   // (one round) instead of one by one. Sources without a cache ignore it.
   virtual Status Prefetch(std::span<const ByteRange> /*ranges*/) { return Ok(); }
+  // Whether Prefetch saves anything (so that parsers spend no work finding what to ask for).
+  virtual bool WantsPrefetch() const { return false; }
 };
 
 // Checks `offset + length <= size` with overflow checking; the error names the source.
