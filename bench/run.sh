@@ -48,9 +48,9 @@ rm -f "$build/bench-scale.json"
 
 echo "== remote: vzgen build over loopback HTTP with injected latency (nginx behind bench/delay_proxy)"
 remote=(/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzgen" --delay-proxy "$build/bench/delay_proxy")
-"${remote[@]}" --data "$data" --granules 256
-echo "-- the same with a 256 KiB first read (metadata no longer fits in one read)"
-"${remote[@]}" --data "$data" --granules 256 --first-read 262144
+"${remote[@]}" --data "$data" --granules 1024
+echo "-- the same with a 4 MiB first read (each 2.3 MB granule whole, in one round)"
+"${remote[@]}" --data "$data" --granules 1024 --first-read 4194304
 echo "-- small MUR-like granules (110 KB)"
 "${remote[@]}" --data "$small" --granules 512
 echo "-- Level-2-like swaths (groups, no time axis; 1.2 MB each), stacked along a new dimension"
