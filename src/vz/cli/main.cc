@@ -56,11 +56,13 @@ int Run(int argc, char** argv) {
   bool quiet = false;
 
   auto add_read_options = [&](CLI::App* cmd) {
-    cmd->add_option("--first-read", options.cache.first_read,
-                    "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
+    cmd->add_option(
+           "--first-read", options.cache.first_read,
+           "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
-    cmd->add_option("--block-size", options.cache.block_size,
-                    "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
+    cmd->add_option(
+           "--block-size", options.cache.block_size,
+           "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
     cmd->add_option("--tail-read", options.cache.tail_read,
                     "bytes read from the end of a file at open, with the first read "
@@ -131,11 +133,13 @@ int Run(int argc, char** argv) {
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
-    cmd->add_option("--first-read", build_options.scan.cache.first_read,
-                    "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
+    cmd->add_option(
+           "--first-read", build_options.scan.cache.first_read,
+           "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
-    cmd->add_option("--block-size", build_options.scan.cache.block_size,
-                    "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
+    cmd->add_option(
+           "--block-size", build_options.scan.cache.block_size,
+           "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
     cmd->add_option("--tail-read", build_options.scan.cache.tail_read,
                     "bytes read from the end of a file at open, with the first read "
