@@ -1155,6 +1155,7 @@ void Reader::PrefetchMembers(std::span<const Link> links) {
   }
   if (members.size() < 2) return;
   std::vector<io::ByteRange> want;
+  want.reserve(members.size());
   for (auto a : members) want.push_back({a, 512});  // a header's prefix (its block, in fact)
   ctx.Prefetch(want);
 
