@@ -72,7 +72,41 @@ struct Reader {
   void PrefetchMembers(std::span<const Link> links);
   // Headers PrefetchMembers already read and decoded, taken by Visit.
   std::map<std::uint64_t, std::vector<Message>> read_ahead;
+  // The decoded header at `address`: the one read ahead, else read now.
+  Result<std::vector<Message>> TakeHeader(std::uint64_t address) {
+    auto ahead = read_ahead.find(address);
+    if (ahead == read_ahead.end()) return ReadHeader(address);
+    std::vector<Message> msgs = std::move(ahead->second);
+    read_ahead.erase(ahead);
+    return msgs;
+  }
 };
+
+// A Link Info (0x02) or Attribute Info (0x15) message: where the dense storage is (its
+// fractal heap, undefined when there is none, and its name-index v2 B-tree) and whether the
+// object tracks creation order.
+struct InfoMessage {
+  std::uint64_t heap = kUndefinedAddress;
+  std::uint64_t name_index = kUndefinedAddress;
+  bool creation_order = false;
+};
+
+Result<InfoMessage> ParseInfoMessage(const FileContext& ctx, ByteCursor& c, std::uint16_t type) {
+  InfoMessage info;
+  auto v = c.U8();
+  auto fl = c.U8();
+  if (!v.ok() || !fl.ok()) return Corrupt("info message truncated");
+  info.creation_order = (*fl & 1) != 0;
+  if (info.creation_order && !c.Skip(type == 0x02 ? 8 : 2).ok()) {
+    return Corrupt("info message truncated");
+  }
+  auto heap = ctx.ReadOffset(c);
+  auto bt = ctx.ReadOffset(c);
+  if (!heap.ok() || !bt.ok()) return Corrupt("info message truncated");
+  info.heap = *heap;
+  info.name_index = *bt;
+  return info;
+}
 
 std::string Child(const std::string& parent, const std::string& name) {
   return parent == "/" ? "/" + name : parent + "/" + name;
@@ -766,13 +800,7 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   if (!visited.insert(address).second) return Ok();
   if (++objects > ctx.limits.max_objects) return LimitExceeded("too many objects");
   path_of[address] = path;
-  Result<std::vector<Message>> hr = std::vector<Message>();
-  if (auto ahead = read_ahead.find(address); ahead != read_ahead.end()) {
-    *hr = std::move(ahead->second);
-    read_ahead.erase(ahead);
-  } else {
-    hr = ReadHeader(address);
-  }
+  auto hr = TakeHeader(address);
   if (!hr.ok()) return std::move(hr).Annotate("in " + path).error();
   auto& msgs = *hr;
   std::vector<model::Attribute> attrs;
@@ -881,25 +909,17 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
       }
       case 0x02:
       case 0x15: {
-        auto v = c.U8();
-        auto fl = c.U8();
-        if (!v.ok() || !fl.ok()) return annotate(Corrupt("info message truncated"), m);
-        if (*fl & 1) {
-          if (!c.Skip(m.type == 0x02 ? 8 : 2).ok())
-            return annotate(Corrupt("info message truncated"), m);
-        }
-        auto heap = ctx.ReadOffset(c);
-        auto bt = ctx.ReadOffset(c);
-        if (!heap.ok() || !bt.ok()) return annotate(Corrupt("info message truncated"), m);
+        auto info = ParseInfoMessage(ctx, c, m.type);
+        if (!info.ok()) return annotate(std::move(info).error(), m);
         if (m.type == 0x02) is_group = true;
-        if (m.type == 0x15 && (*fl & 1)) attr_creation_order = true;
-        if (ctx.IsUndefined(*heap)) break;
+        if (m.type == 0x15 && info->creation_order) attr_creation_order = true;
+        if (ctx.IsUndefined(info->heap)) break;
         if (m.type == 0x02) {
-          auto r = ReadDenseLinks(ctx, *heap, *bt);
+          auto r = ReadDenseLinks(ctx, info->heap, info->name_index);
           if (!r.ok()) return annotate(std::move(r).error(), m);
           for (auto& l : *r) links.push_back(std::move(l));
         } else {
-          auto r = ReadDenseAttributes(ctx, *heap, *bt);
+          auto r = ReadDenseAttributes(ctx, info->heap, info->name_index);
           if (!r.ok()) return annotate(std::move(r).error(), m);
           for (auto& body : *r) {
             std::vector<std::uint64_t> refs;
@@ -1170,17 +1190,13 @@ void Reader::PrefetchMembers(std::span<const Link> links) {
       if (m.type == 0x01) {
         if (auto sp = ParseDataspace(ctx, c); sp.ok()) rank = sp->dims.size();
       } else if (m.type == 0x02 || m.type == 0x15) {
-        auto v = c.U8();
-        auto fl = c.U8();
-        if (!v.ok() || !fl.ok() || ((*fl & 1) && !c.Skip(m.type == 0x02 ? 8 : 2).ok())) continue;
-        auto heap = ctx.ReadOffset(c);
-        auto bt = ctx.ReadOffset(c);
-        if (!heap.ok() || !bt.ok() || ctx.IsUndefined(*heap)) continue;
-        want.push_back({*heap, 256});
-        heaps.push_back(*heap);
-        if (!ctx.IsUndefined(*bt)) {
-          want.push_back({*bt, 256});
-          name_indexes.push_back(*bt);
+        auto info = ParseInfoMessage(ctx, c, m.type);
+        if (!info.ok() || ctx.IsUndefined(info->heap)) continue;
+        want.push_back({info->heap, 256});
+        heaps.push_back(info->heap);
+        if (!ctx.IsUndefined(info->name_index)) {
+          want.push_back({info->name_index, 256});
+          name_indexes.push_back(info->name_index);
         }
       } else if (m.type == 0x06) {
         // A member group's own members: their headers come with this level too.

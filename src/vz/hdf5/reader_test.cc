@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "vz/io/block_cache.h"
 #include "vz/io/byte_source.h"
 
 namespace vz::hdf5 {
@@ -97,6 +98,38 @@ void CompareWithH5py(const model::VirtualDataset& vd, const nlohmann::json& data
     }
     EXPECT_TRUE(SameDtype(ElementStr(a), e["dtype"].get<std::string>()))
         << file << " " << a.path << " " << ElementStr(a) << " vs " << e["dtype"];
+  }
+}
+
+// Reading through a small-block cache as a remote file is read: the read-ahead of a group's
+// members must give the same dataset, in fewer dependent rounds than member by member.
+TEST(Hdf5Reader, ReadAheadGivesTheSameDatasetInFewerRounds) {
+  const std::string fixtures = VZ_SOURCE_DIR "/tests/data/fixtures/";
+  for (const char* name : {"nc4_groups.nc", "groups_latest.h5", "attrs_dense_latest.h5"}) {
+    SCOPED_TRACE(name);
+    io::MemorySource mem(Slurp(fixtures + name), name);
+    std::uint64_t rounds[2] = {0, 0};
+    std::vector<std::string> seen[2];
+    for (int prefetch = 0; prefetch < 2; ++prefetch) {
+      io::CountingSource counter(mem);
+      io::BlockCacheOptions options{512, 512, 1 << 20, 0};
+      options.prefetch = prefetch == 1;
+      io::BlockCache cache(counter, options);
+      auto vd = Read(cache);
+      ASSERT_TRUE(vd.ok()) << vd.error().ToString();
+      for (const auto& a : vd->arrays) {
+        std::string line = a.path;
+        for (std::size_t i = 0; i < a.manifest.size(); ++i) {
+          line += " " + std::to_string(a.manifest.offsets[i]);
+        }
+        for (const auto& attr : a.attributes) line += " " + attr.name + "=" + attr.value.dump();
+        seen[prefetch].push_back(line);
+      }
+      for (const auto& g : vd->groups) seen[prefetch].push_back(g.path);
+      rounds[prefetch] = counter.rounds();
+    }
+    EXPECT_EQ(seen[1], seen[0]);
+    EXPECT_LT(rounds[1], rounds[0]);
   }
 }
 
