@@ -20,7 +20,7 @@ struct ScanOptions {
   refs::KerchunkOptions kerchunk;
   // The first read and 64 KiB from the end of the file in one round.
   io::BlockCacheOptions cache{.first_read = 1ull << 20, .tail_read = 64ull << 10};
-  bool cache_set_by_user = false;  // --first-read / --block-size given
+  bool cache_set_by_user = false;  // --first-read / --block-size / --tail-read given
   Limits limits;
 };
 

@@ -14,11 +14,11 @@
 namespace vz::app {
 
 struct RemoteOptions {
-  std::string s3_region = "us-west-2";  // $AWS_REGION / $AWS_DEFAULT_REGION override it
-  std::string s3_endpoint;              // $VZ_S3_ENDPOINT, e.g. http://127.0.0.1:9000
-  std::string netrc;                    // "" = $NETRC or ~/.netrc when present
-  std::uint64_t open_read = 4ull << 20;
-  std::uint64_t open_tail = 0;  // bytes from the end fetched at open, in parallel
+  std::string s3_region = "us-west-2";   // $AWS_REGION / $AWS_DEFAULT_REGION override it
+  std::string s3_endpoint;               // $VZ_S3_ENDPOINT, e.g. http://127.0.0.1:9000
+  std::string netrc;                     // "" = $NETRC or ~/.netrc when present
+  std::uint64_t open_read = 1ull << 20;  // as ScanOptions' first read
+  std::uint64_t open_tail = 0;           // bytes from the end fetched at open, in parallel
 };
 
 // HTTP requests in flight for the whole process (all hosts together, and to one host). Takes

@@ -55,19 +55,23 @@ int Run(int argc, char** argv) {
   std::string output;
   bool quiet = false;
 
-  auto add_read_options = [&](CLI::App* cmd) {
+  // The metadata read sizes, for every command that reads granules.
+  auto add_cache_options = [](CLI::App* cmd, vz::io::BlockCacheOptions& cache) {
     cmd->add_option(
-           "--first-read", options.cache.first_read,
+           "--first-read", cache.first_read,
            "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
     cmd->add_option(
-           "--block-size", options.cache.block_size,
+           "--block-size", cache.block_size,
            "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
         ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
-    cmd->add_option("--tail-read", options.cache.tail_read,
+    cmd->add_option("--tail-read", cache.tail_read,
                     "bytes read from the end of a file at open, with the first read "
                     "(default 64 KiB)")
         ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
+  };
+  auto cache_options_given = [](CLI::App* cmd) {
+    return cmd->count("--first-read") + cmd->count("--block-size") + cmd->count("--tail-read") > 0;
   };
 
   CLI::App* scan = app.add_subcommand("scan", "write kerchunk JSON references for one file");
@@ -79,12 +83,12 @@ int Run(int argc, char** argv) {
                    "largest array (bytes, decoded) inlined when its filters need decoding by "
                    "vzgen (default 64 MiB)");
   scan->add_flag("-q,--quiet", quiet, "do not print warnings");
-  add_read_options(scan);
+  add_cache_options(scan, options.cache);
 
   CLI::App* inspect = app.add_subcommand(
       "inspect", "print groups, arrays, dtype, shape, chunks, filters, chunk index and bytes");
   inspect->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file")->required();
-  add_read_options(inspect);
+  add_cache_options(inspect, options.cache);
 
   vz::app::BuildOptions build_options;
   long concurrency = 128;
@@ -133,18 +137,7 @@ int Run(int argc, char** argv) {
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
-    cmd->add_option(
-           "--first-read", build_options.scan.cache.first_read,
-           "bytes read from the start of a file at open (default 1 MiB remote, 64 KiB local)")
-        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
-    cmd->add_option(
-           "--block-size", build_options.scan.cache.block_size,
-           "metadata read granularity after the first read (default 256 KiB remote, 16 KiB local)")
-        ->check(CLI::Range(std::uint64_t{512}, std::uint64_t{1} << 30));
-    cmd->add_option("--tail-read", build_options.scan.cache.tail_read,
-                    "bytes read from the end of a file at open, with the first read "
-                    "(default 64 KiB)")
-        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
+    add_cache_options(cmd, build_options.scan.cache);
   };
   CLI::App* build = app.add_subcommand(
       "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
@@ -268,10 +261,7 @@ int Run(int argc, char** argv) {
     if (!status.ok()) return Report(std::move(status).error().Annotate("--s3-credentials-url"));
   }
   for (CLI::App* cmd : {scan, inspect}) {
-    if (cmd->parsed() &&
-        cmd->count("--first-read") + cmd->count("--block-size") + cmd->count("--tail-read") > 0) {
-      options.cache_set_by_user = true;
-    }
+    if (cmd->parsed() && cache_options_given(cmd)) options.cache_set_by_user = true;
   }
   if (scan->parsed()) {
     std::vector<std::string> warnings;
@@ -395,8 +385,7 @@ int Run(int argc, char** argv) {
   }
   if (build->parsed() || append->parsed()) {
     CLI::App* cmd = build->parsed() ? build : append;
-    build_options.scan.cache_set_by_user =
-        cmd->count("--first-read") + cmd->count("--block-size") + cmd->count("--tail-read") > 0;
+    build_options.scan.cache_set_by_user = cache_options_given(cmd);
     build_options.loadable_vars = SplitList(loadable);
     for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
     build_options.skip_bad = on_error == "skip";
