@@ -203,6 +203,22 @@ def text_array(a):
     return out.reshape(a.shape)
 
 
+def compare_sequences(want, got, where):
+    """Variable-length sequences: object arrays of 1-d arrays, compared element by element with
+    their dtypes and NaN-aware values."""
+    import numpy as np
+    if got.dtype.kind != "O":
+        return f"{where}: dtype {got.dtype} vs original variable-length {want.dtype}"
+    for i, (w, g) in enumerate(zip(want.ravel().tolist(), got.ravel().tolist())):
+        if not isinstance(g, np.ndarray):
+            return f"{where}: element {i} read back as {type(g).__name__}, not an array"
+        if w.dtype != g.dtype:
+            return f"{where}: element {i} has dtype {g.dtype} vs original {w.dtype}"
+        if w.shape != g.shape or not np.array_equal(w, g, equal_nan=w.dtype.kind in "fc"):
+            return f"{where}: element {i} is {short(g)} vs original {short(w)}"
+    return None
+
+
 def compare_values(want, got, where):
     """Returns None if equal, else a one-line reason. `want` comes from h5py/netCDF4 (raw)."""
     import numpy as np
@@ -223,6 +239,8 @@ def compare_values(want, got, where):
         got = got[r_] + 1j * got[i_]
     if want.shape != got.shape:
         return f"{where}: value shape {got.shape} != {want.shape}"
+    if want.dtype.kind == "O" and any(isinstance(x, np.ndarray) for x in want.ravel().tolist()):
+        return compare_sequences(want, got, where)
     if want.dtype.kind in "OSU" or got.dtype.kind in "OSU":
         if want.dtype.kind not in "OSU" or got.dtype.kind not in "OSU":
             return f"{where}: dtype {got.dtype} vs original {want.dtype}"

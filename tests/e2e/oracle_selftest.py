@@ -18,8 +18,34 @@ FILES = ["tests/data/fixtures/sb0_default.h5", "tests/data/fixtures/layouts_late
 CASES = {"": "identical", "offset": "mismatch", "attr": "mismatch", "crash": "crash"}
 
 
+def sequence_cases():
+    """compare_values on variable-length sequences: (want, got, must differ)."""
+    import numpy as np
+
+    def seq(*items):
+        out = np.empty(len(items), dtype=object)
+        out[:] = [np.array(x, dtype=d) for x, d in items]
+        return out
+    same = seq(([1, 2], "<i4"), ([], "<i4"))
+    nan = seq(([np.nan, 1.5], "<f8"),)
+    return [("equal", same, seq(([1, 2], "<i4"), ([], "<i4")), False),
+            ("NaN equal", nan, seq(([np.nan, 1.5], "<f8"),), False),
+            ("one value", same, seq(([1, 3], "<i4"), ([], "<i4")), True),
+            ("length", same, seq(([1, 2, 0], "<i4"), ([], "<i4")), True),
+            ("dtype", same, seq(([1, 2], "<i8"), ([], "<i8")), True),
+            ("as text", same, np.array(["[1 2]", "[]"], dtype=object), True)]
+
+
 def main():
     passed = failed = 0
+    sys.path.insert(0, HERE)
+    import oracle
+    for name, want, got, differs in sequence_cases():
+        reason = oracle.compare_values(want, got, "/seq")
+        ok = (reason is not None) == differs
+        print(f"{'PASS' if ok else 'FAIL'}  sequences {name}: {reason or 'equal'}")
+        passed += ok
+        failed += not ok
     for mode, want in CASES.items():
         env = dict(os.environ, FAKE_VZGEN_BREAK=mode)
         p = subprocess.run([sys.executable, os.path.join(HERE, "oracle.py"), "--vzgen",
