@@ -17,6 +17,8 @@
 
 #include "vz/base/byte_cursor.h"
 #include "vz/base/checked.h"
+#include "vz/codecs/assemble.h"
+#include "vz/codecs/codecs.h"
 #include "vz/hdf5/btree2.h"
 #include "vz/hdf5/checksum.h"
 #include "vz/hdf5/chunk_index.h"
@@ -68,6 +70,12 @@ struct Reader {
   Result<Json> DecodeElement(const DType& t, std::span<const std::uint8_t> p,
                              std::vector<std::uint64_t>* refs);
   Result<std::optional<std::string>> ReadVlenString(std::span<const std::uint8_t> p);
+  // The bytes of one variable-length sequence element: its base elements as stored.
+  Result<std::string> ReadVlenBytes(std::span<const std::uint8_t> p, const DType& base);
+  // Every element of a variable-length string or sequence array, row-major (see
+  // model::Array::vlen_values); the stored heap ids are gathered through the array's filters.
+  Result<std::vector<std::optional<std::string>>> DecodeVlenValues(const model::Array& arr,
+                                                                   const DataLayout& dl);
   Status Visit(std::uint64_t address, const std::string& path, std::uint32_t depth);
   void PrefetchMembers(std::span<const Link> links);
   // Headers PrefetchMembers already read and decoded, taken by Visit.
@@ -600,6 +608,188 @@ Result<std::optional<std::string>> Reader::ReadVlenString(std::span<const std::u
   return std::optional<std::string>(SanitizeUtf8(std::move(s)));
 }
 
+Result<std::string> Reader::ReadVlenBytes(std::span<const std::uint8_t> p, const DType& base) {
+  ByteCursor c(p);
+  VZ_ASSIGN_OR_RETURN(auto len, c.U32());
+  VZ_ASSIGN_OR_RETURN(auto coll, ctx.ReadOffset(c));
+  VZ_ASSIGN_OR_RETURN(auto index, c.U32());
+  if (len == 0 || coll == 0 || ctx.IsUndefined(coll)) return std::string();
+  VZ_ASSIGN_OR_RETURN(auto obj, gheap.Get(ctx, coll, index));
+  VZ_ASSIGN_OR_RETURN(auto nbytes, CheckedMul(len, base.size, "sequence size"));
+  if (nbytes > obj.size()) {
+    return Corrupt(
+        fmt::format("variable-length sequence of {} elements needs {} bytes, its heap "
+                    "object holds {}",
+                    len, nbytes, obj.size()));
+  }
+  std::string bytes(reinterpret_cast<const char*>(obj.data()),  // NOLINT
+                    static_cast<std::size_t>(nbytes));
+  // Big-endian elements come out little-endian, as h5py reads them (see Visit).
+  if (base.byte_order == '>' && base.size > 1) {
+    for (std::size_t i = 0; i + base.size <= bytes.size(); i += base.size) {
+      std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(i),
+                   bytes.begin() + static_cast<std::ptrdiff_t>(i + base.size));
+    }
+  }
+  return bytes;
+}
+
+// Why the elements of a variable-length sequence of `base` cannot be written as a numcodecs
+// vlen-array (one numpy array per element), or "" when they can.
+std::string VlenSequenceUnsupported(const DType& base) {
+  const bool plain = base.kind == Kind::kInt || base.kind == Kind::kUInt ||
+                     base.kind == Kind::kFloat || base.kind == Kind::kBool;
+  if (plain && base.subshape.empty() && base.size > 0 && base.size <= 8) return "";
+  static const char* const kNames[] = {"bool",
+                                       "integer",
+                                       "unsigned integer",
+                                       "float",
+                                       "complex",
+                                       "fixed-length string",
+                                       "variable-length string",
+                                       "variable-length sequence",
+                                       "compound",
+                                       "opaque",
+                                       "reference"};
+  const auto k = static_cast<std::size_t>(base.kind);
+  return fmt::format("variable-length sequence of {}{} elements not supported",
+                     k < std::size(kNames) ? kNames[k] : "unknown",
+                     base.subshape.empty() ? "" : " array");
+}
+
+Result<std::vector<std::optional<std::string>>> Reader::DecodeVlenValues(const model::Array& arr,
+                                                                         const DataLayout& dl) {
+  const bool strings = arr.dtype.kind == Kind::kVlenString;
+  if (!strings) {
+    if (arr.dtype.fields.empty()) return Corrupt("variable-length sequence without a base type");
+    const auto why = VlenSequenceUnsupported(arr.dtype.fields[0].type);
+    if (!why.empty()) return Unsupported(why);
+  }
+  if (!arr.dtype.subshape.empty()) {
+    return Unsupported("HDF5 array of variable-length elements not supported");
+  }
+  VZ_ASSIGN_OR_RETURN(auto n, CheckedProduct(arr.shape, "element count"));
+  const std::uint64_t esz = arr.dtype.size;
+  if (n > ctx.limits.max_elements_decoded || n * esz > ctx.limits.max_metadata_block) {
+    return LimitExceeded(fmt::format("too many variable-length {} to decode ({} elements)",
+                                     strings ? "strings" : "sequences", n));
+  }
+  // The heap ids (length, collection, index) of every element, row-major. Storage never
+  // written holds the fill value (itself a heap id) when there is one, else null elements.
+  std::vector<std::uint8_t> raw(static_cast<std::size_t>(n * esz), 0);
+  if (arr.fill_value && arr.fill_value->size() == esz) {
+    for (std::size_t i = 0; i < raw.size(); i += static_cast<std::size_t>(esz)) {
+      std::copy(arr.fill_value->begin(), arr.fill_value->end(),
+                raw.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  if (dl.layout == model::Layout::kCompact) {
+    std::copy_n(dl.compact_data.begin(), std::min(dl.compact_data.size(), raw.size()), raw.begin());
+  } else if (dl.layout == model::Layout::kContiguous && !ctx.IsUndefined(dl.address)) {
+    VZ_ASSIGN_OR_RETURN(auto stored, ctx.Read(dl.address, std::min<std::uint64_t>(dl.size, n * esz),
+                                              "variable-length data"));
+    std::copy_n(stored.begin(), std::min(stored.size(), raw.size()), raw.begin());
+  } else if (dl.layout == model::Layout::kChunked) {
+    const auto& m = arr.manifest;
+    const std::size_t rank = arr.shape.size();
+    VZ_ASSIGN_OR_RETURN(auto chunk_elements, CheckedProduct(arr.chunk_shape, "chunk elements"));
+    VZ_ASSIGN_OR_RETURN(auto chunk_bytes, CheckedMul(chunk_elements, esz, "chunk size"));
+    if (chunk_bytes > ctx.limits.max_metadata_block) {
+      return LimitExceeded(fmt::format("variable-length chunks of {} bytes", chunk_bytes));
+    }
+    codecs::ChunkInfo info{arr.dtype, arr.chunk_shape, chunk_bytes};
+    for (std::size_t ci = 0; ci < m.size(); ++ci) {
+      if (m.lengths[ci] > ctx.limits.max_metadata_block) {
+        return LimitExceeded(fmt::format("variable-length chunk {} at {} holds {} bytes", ci,
+                                         Hex(m.offsets[ci]), m.lengths[ci]));
+      }
+      VZ_ASSIGN_OR_RETURN(auto stored, ctx.source->ReadAt(m.offsets[ci], m.lengths[ci]));
+      std::vector<std::uint8_t> chunk;
+      if (arr.filters.empty()) {
+        chunk.assign(stored.begin(), stored.end());
+      } else {
+        const std::uint32_t mask = m.filter_masks.empty() ? 0 : m.filter_masks[ci];
+        auto decoded = codecs::DecodeChunk(stored, arr.filters, mask, info);
+        if (!decoded.ok()) {
+          return std::move(decoded)
+              .Annotate(fmt::format("chunk {} at {}", ci, Hex(m.offsets[ci])))
+              .error();
+        }
+        chunk = std::move(*decoded);
+      }
+      chunk.resize(static_cast<std::size_t>(chunk_bytes), 0);  // a short chunk: nulls
+      codecs::CopyChunkIntoArray(chunk, std::span(m.coords).subspan(ci * rank, rank),
+                                 arr.chunk_shape, arr.shape, static_cast<std::size_t>(esz), raw);
+    }
+  }
+  std::vector<std::optional<std::string>> vals;
+  vals.reserve(static_cast<std::size_t>(n));
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto p = std::span<const std::uint8_t>(raw).subspan(static_cast<std::size_t>(i * esz),
+                                                              static_cast<std::size_t>(esz));
+    if (strings) {
+      VZ_ASSIGN_OR_RETURN(auto s, ReadVlenString(p));
+      total += s ? s->size() : 0;
+      vals.push_back(std::move(s));
+    } else {
+      VZ_ASSIGN_OR_RETURN(auto b, ReadVlenBytes(p, arr.dtype.fields[0].type));
+      total += b.size();
+      vals.emplace_back(std::move(b));
+    }
+    if (total > ctx.limits.max_metadata_block) {
+      return LimitExceeded(fmt::format("more than {} bytes of variable-length data to decode",
+                                       ctx.limits.max_metadata_block));
+    }
+  }
+  return vals;
+}
+
+// An HDF5 array element type (say, 3 floats) stores its elements contiguously, so a dataset of
+// N such elements is, byte for byte, an N x 3 array of the base type, which is how h5py and
+// numpy read it. The element's axes become trailing axes of the array, whole in every chunk.
+void ExpandArrayElementType(model::Array& arr) {
+  const std::vector<std::uint64_t> sub = std::move(arr.dtype.subshape);
+  arr.dtype.subshape.clear();
+  auto count = CheckedProduct(sub, "array element");
+  if (!count.ok() || *count == 0 || arr.dtype.size % *count != 0) {
+    arr.unsupported = "HDF5 array datatype with an inconsistent element size";
+    return;
+  }
+  const std::uint64_t whole = arr.dtype.size;
+  arr.dtype.size = static_cast<std::uint32_t>(whole / *count);
+  const std::size_t old_rank = arr.shape.size();
+  for (auto* axes : {&arr.shape, &arr.max_shape, &arr.chunk_shape}) {
+    axes->resize(old_rank, 1);
+    axes->insert(axes->end(), sub.begin(), sub.end());
+  }
+  auto& m = arr.manifest;
+  std::vector<std::uint64_t> coords;
+  coords.reserve(m.size() * (old_rank + sub.size()));
+  for (std::size_t c = 0; c < m.size(); ++c) {
+    for (std::size_t d = 0; d < old_rank; ++d) coords.push_back(m.coords[c * old_rank + d]);
+    coords.insert(coords.end(), sub.size(), 0);
+  }
+  m.coords = std::move(coords);
+  m.rank = old_rank + sub.size();
+  // The fill value fills whole array elements; as a zarr fill value it must be one base
+  // element, so it is kept only when every base element of it is the same.
+  if (arr.fill_value) {
+    const auto& f = *arr.fill_value;
+    const std::size_t b = arr.dtype.size;
+    bool uniform = f.size() == whole;
+    for (std::size_t i = b; uniform && i < f.size(); i += b) {
+      uniform = std::equal(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(b),
+                           f.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (uniform) {
+      arr.fill_value->resize(b);
+    } else {
+      arr.fill_value.reset();
+    }
+  }
+}
+
 Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t> p,
                                    std::vector<std::uint64_t>* refs) {
   auto load = [&](std::size_t n) {
@@ -1055,65 +1245,24 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
           }
         }
       }
-      if (arr.dtype.kind == Kind::kVlenString && arr.unsupported.empty()) {
-        if (!filters.empty()) {
-          arr.unsupported = "filtered variable-length string data not supported";
+      if (arr.dtype.IsVariableLength() && arr.unsupported.empty()) {
+        auto vr = DecodeVlenValues(arr, dl);
+        if (!vr.ok()) {
+          if (vr.error().code() != ErrorCode::kUnsupported &&
+              vr.error().code() != ErrorCode::kLimit)
+            return std::move(vr).Annotate("in " + path).error();
+          arr.unsupported = vr.error().message();
         } else {
-          VZ_ASSIGN_OR_RETURN(auto n, CheckedProduct(arr.shape, "element count"));
-          if (n > ctx.limits.max_elements_decoded ||
-              n * std::uint64_t{arr.dtype.size} > ctx.limits.max_metadata_block) {
-            arr.unsupported = "too many variable-length strings to decode";
-          } else {
-            std::vector<std::uint8_t> raw;
-            const std::uint64_t esz = arr.dtype.size;
-            if (dl.layout == model::Layout::kCompact) {
-              raw = dl.compact_data;
-            } else if (dl.layout == model::Layout::kContiguous && !ctx.IsUndefined(dl.address)) {
-              auto rb = ctx.Read(dl.address, std::min<std::uint64_t>(dl.size, n * esz),
-                                 "vlen string data");
-              if (!rb.ok()) return std::move(rb).Annotate("in " + path).error();
-              raw = std::move(*rb);
-            } else if (dl.layout == model::Layout::kChunked) {
-              raw.assign(static_cast<std::size_t>(n * esz), 0);
-              const std::size_t rank = arr.shape.size();
-              VZ_ASSIGN_OR_RETURN(auto cn, CheckedProduct(arr.chunk_shape, "chunk elements"));
-              for (std::size_t ci = 0; ci < arr.manifest.size(); ++ci) {
-                auto cb = ctx.source->ReadAt(arr.manifest.offsets[ci], arr.manifest.lengths[ci]);
-                if (!cb.ok()) return std::move(cb).Annotate("in " + path).error();
-                for (std::uint64_t e = 0; e < cn && (e + 1) * esz <= cb->size(); ++e) {
-                  std::uint64_t rem = e, flat = 0;
-                  bool inside = true;
-                  std::vector<std::uint64_t> local(rank);
-                  for (std::size_t ax = rank; ax-- > 0;) {
-                    local[ax] = rem % arr.chunk_shape[ax];
-                    rem /= arr.chunk_shape[ax];
-                  }
-                  for (std::size_t ax = 0; ax < rank; ++ax) {
-                    const std::uint64_t g =
-                        arr.manifest.coords[ci * rank + ax] * arr.chunk_shape[ax] + local[ax];
-                    if (g >= arr.shape[ax]) inside = false;
-                    flat = flat * arr.shape[ax] + g;
-                  }
-                  if (!inside) continue;
-                  std::memcpy(raw.data() + flat * esz, cb->data() + e * esz,
-                              static_cast<std::size_t>(esz));
-                }
-              }
-            }
-            std::vector<std::optional<std::string>> vals;
-            for (std::uint64_t i = 0; i < n; ++i) {
-              if ((i + 1) * esz > raw.size()) {
-                vals.emplace_back();
-                continue;
-              }
-              auto s = ReadVlenString(std::span<const std::uint8_t>(raw).subspan(
-                  static_cast<std::size_t>(i * esz), static_cast<std::size_t>(esz)));
-              if (!s.ok()) return std::move(s).Annotate("in " + path).error();
-              vals.push_back(std::move(*s));
-            }
-            arr.vlen_values = std::move(vals);
+          arr.vlen_values = std::move(*vr);
+          // ReadVlenBytes swapped big-endian sequence elements to little-endian.
+          if (arr.dtype.kind == Kind::kVlenSequence && !arr.dtype.fields.empty() &&
+              arr.dtype.fields[0].type.byte_order == '>') {
+            arr.dtype.fields[0].type.byte_order = '<';
           }
         }
+      }
+      if (!arr.dtype.subshape.empty() && arr.unsupported.empty() && !space.null) {
+        ExpandArrayElementType(arr);
       }
     }
     if (!dimlist_refs.empty()) dim_refs[out.arrays.size()] = {dimlist_refs};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -47,9 +48,10 @@ bool HasVlen(const model::DType& t) {
   return false;
 }
 
-// numpy dtype.str as h5py reports it for the dataset: an HDF5 array type stays a subarray
-// ("|V<total>"); a compound holding vlen members is compared by kind only, since h5py's
-// in-memory item size (8-byte pointers) differs from the 16-byte on-disk heap IDs.
+// numpy dtype.str as h5py reports it for the dataset (an HDF5 array element type as its base
+// type, the element's axes appended to the shape, as the reader presents it; one it skipped
+// stays a subarray "|V<total>"); a compound holding vlen members is compared by kind only, since
+// h5py's in-memory item size (8-byte pointers) differs from the 16-byte on-disk heap IDs.
 std::string ElementStr(const model::Array& a) {
   if (!a.dtype.subshape.empty()) return "|V" + std::to_string(a.dtype.size);
   if (a.dtype.kind == model::DType::Kind::kCompound && HasVlen(a.dtype)) return "|V?";
@@ -270,6 +272,77 @@ TEST(Hdf5Reader, NetCdfDimensionScales) {
   EXPECT_EQ(names, (std::vector<std::string>{"_Netcdf4Coordinates", "_FillValue", "DIMENSION_LIST",
                                              "units"}));
   EXPECT_EQ(FindAttr(sst->attributes, "units")->value, "K");
+}
+
+// Variable-length sequences are decoded to their elements' bytes (little-endian, through the
+// chunk's filters, the fill value where never written); HDF5 array element types become
+// trailing axes of the base type.
+TEST(Hdf5Reader, VlenSequencesAndArrayElementTypes) {
+  const std::string fixtures = VZ_SOURCE_DIR "/tests/data/fixtures/";
+  auto vd = ReadFile(fixtures + "dtypes_vlen.h5");
+  ASSERT_TRUE(vd.ok()) << vd.error().ToString();
+  auto i32s = [](const std::optional<std::string>& v) {
+    std::vector<std::int32_t> out(v ? v->size() / 4 : 0);
+    if (!out.empty()) std::memcpy(out.data(), v->data(), out.size() * 4);
+    return out;
+  };
+  const auto* i4 = Find(*vd, "/seq_i4");
+  ASSERT_NE(i4, nullptr);
+  EXPECT_EQ(i4->dtype.kind, model::DType::Kind::kVlenSequence);
+  ASSERT_TRUE(i4->vlen_values.has_value());
+  ASSERT_EQ(i4->vlen_values->size(), 4u);
+  EXPECT_EQ(i32s((*i4->vlen_values)[0]), (std::vector<std::int32_t>{1, 2, 3}));
+  EXPECT_TRUE(i32s((*i4->vlen_values)[1]).empty());
+  EXPECT_EQ(i32s((*i4->vlen_values)[3]).size(), 20u);
+
+  const auto* f8 = Find(*vd, "/seq_f8_gzip");
+  ASSERT_NE(f8, nullptr);
+  ASSERT_EQ(f8->filters.size(), 2u);
+  ASSERT_TRUE(f8->vlen_values.has_value());
+  ASSERT_EQ(f8->vlen_values->size(), 7u);
+  const auto& v5 = *(*f8->vlen_values)[5];  // [nan, 2.5] * 2
+  ASSERT_EQ(v5.size(), 32u);
+  double d[4];
+  std::memcpy(d, v5.data(), sizeof d);
+  EXPECT_TRUE(std::isnan(d[0]) && std::isnan(d[2]));
+  EXPECT_EQ(d[1], 2.5);
+  EXPECT_EQ(d[3], 2.5);
+
+  const auto* sparse = Find(*vd, "/seq_sparse");
+  ASSERT_NE(sparse, nullptr);
+  ASSERT_TRUE(sparse->vlen_values.has_value());
+  ASSERT_EQ(sparse->vlen_values->size(), 6u);
+  EXPECT_EQ((*sparse->vlen_values)[0].value_or("?"), "");  // never written: empty
+  EXPECT_EQ((*sparse->vlen_values)[4].value_or(""), std::string("\x2c\x01\xd4\xfe", 4));
+
+  const auto* at = Find(*vd, "/array_f4_gzip");
+  ASSERT_NE(at, nullptr);
+  EXPECT_TRUE(at->dtype.subshape.empty());
+  EXPECT_EQ(at->dtype.NumpyStr(), "<f4");
+  EXPECT_EQ(at->shape, (std::vector<std::uint64_t>{10, 3}));
+  EXPECT_EQ(at->chunk_shape, (std::vector<std::uint64_t>{4, 3}));
+  ASSERT_EQ(at->manifest.size(), 3u);
+  EXPECT_EQ(at->manifest.rank, 2u);
+  EXPECT_EQ(at->manifest.coords[2 * 2], 2u);  // third chunk at (2, 0)
+  EXPECT_EQ(at->manifest.coords[2 * 2 + 1], 0u);
+  const auto* a2 = Find(*vd, "/array_2d_of_2x2");
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(a2->shape, (std::vector<std::uint64_t>{2, 3, 2, 2}));
+  EXPECT_EQ(a2->dtype.NumpyStr(), ">i2");
+}
+
+// h5py byte-swaps big-endian sequence elements when it reads them; the file holds 300, -300
+// as >i2 and vzgen returns them little-endian.
+TEST(Hdf5Reader, BigEndianVlenSequence) {
+  auto vd = ReadFile(VZ_SOURCE_DIR "/tests/data/fixtures/vlen_bigendian.h5");
+  ASSERT_TRUE(vd.ok()) << vd.error().ToString();
+  const auto* be = Find(*vd, "/seq_be");
+  ASSERT_NE(be, nullptr);
+  ASSERT_FALSE(be->dtype.fields.empty());
+  EXPECT_EQ(be->dtype.fields[0].type.NumpyStr(), "<i2");
+  ASSERT_TRUE(be->vlen_values.has_value());
+  ASSERT_EQ(be->vlen_values->size(), 2u);
+  EXPECT_EQ((*be->vlen_values)[1].value_or(""), std::string("\x2c\x01\xd4\xfe", 4));
 }
 
 TEST(Hdf5Reader, SuperblockChecksumFailureNamesOffset) {

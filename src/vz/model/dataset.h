@@ -117,7 +117,8 @@ struct Array {
   ChunkManifest manifest;
   // Compact layout: the raw bytes stored in the object header.
   std::vector<std::uint8_t> compact_data;
-  // Variable-length strings: every element decoded (row-major), nullopt for a null pointer.
+  // Variable-length strings and sequences: every element decoded (row-major; a sequence as its
+  // elements' raw bytes), nullopt for a null pointer.
   std::optional<std::vector<std::optional<std::string>>> vlen_values;
   // A variable of a netCDF-4 file: netCDF's fill rules apply even without _Netcdf4 attributes.
   bool netcdf_variable = false;

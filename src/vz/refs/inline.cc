@@ -32,8 +32,7 @@ std::string ChunkLabel(const model::ChunkManifest& m, std::size_t i) {
 namespace {
 
 bool InMemory(const model::Array& array) {
-  return array.layout == model::Layout::kCompact ||
-         array.dtype.kind == model::DType::Kind::kVlenString;
+  return array.layout == model::Layout::kCompact || array.dtype.IsVariableLength();
 }
 
 // Checks that `array` can be loaded and lists the stored ranges to read (chunks not already

@@ -192,8 +192,7 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
     const model::Array* ap = &dataset.arrays[i];
     if (ap->is_dimension_only || !SkipReason(*ap).empty()) continue;
     const auto& a = *ap;
-    const bool whole =
-        a.layout == model::Layout::kCompact || a.dtype.kind == model::DType::Kind::kVlenString;
+    const bool whole = a.layout == model::Layout::kCompact || a.dtype.IsVariableLength();
     const CodecPlan plan = PlanCodecs(a);
     if (!whole && plan.needs_decode) {
       return InvalidArgument(fmt::format(
@@ -213,10 +212,10 @@ Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
     out.zarray = std::move(meta.zarray);
     out.zattrs = std::move(meta.zattrs);
     VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));
-    if (a.dtype.kind == model::DType::Kind::kVlenString) {
-      if (a.vlen_values->size() != count) {
-        return Corrupt(fmt::format("{}: {} strings decoded for {} elements", a.path,
-                                   a.vlen_values->size(), count));
+    if (a.dtype.IsVariableLength()) {
+      if (!a.vlen_values || a.vlen_values->size() != count) {
+        return Corrupt(fmt::format("{}: {} values decoded for {} elements", a.path,
+                                   a.vlen_values ? a.vlen_values->size() : 0, count));
       }
       out.strings = *a.vlen_values;
     } else if (whole) {
@@ -318,7 +317,11 @@ Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOption
         return Internal(
             fmt::format("{}: {} strings for {} elements", a.name, a.strings->size(), count));
       }
-      VZ_ASSIGN_OR_RETURN(auto blob, EncodeVlenUtf8(*a.strings));
+      // vlen-utf8 and vlen-array share one framing; only vlen-utf8 wants valid UTF-8.
+      const SortedJson filters = a.zarray.value("filters", SortedJson());
+      const bool utf8 = !(filters.is_array() && filters.size() == 1 &&
+                          filters[0].value("id", "") == "vlen-array");
+      VZ_ASSIGN_OR_RETURN(auto blob, EncodeVlen(*a.strings, utf8));
       value.clear();
       AppendInlineValue(value, blob);
       writer.Entry(EntryKey(prefix, zeros), value);
@@ -394,7 +397,9 @@ std::optional<std::uint64_t> ItemSize(const SortedJson& dtype) {
   return n;
 }
 
-Result<std::vector<std::optional<std::string>>> DecodeVlenUtf8(std::span<const std::uint8_t> b) {
+// The framing numcodecs' vlen-utf8 and vlen-array share: a little-endian u32 count, then
+// each item as a u32 byte length and its bytes.
+Result<std::vector<std::optional<std::string>>> DecodeVlen(std::span<const std::uint8_t> b) {
   std::size_t pos = 0;
   auto get32 = [&](std::uint64_t& v) {
     if (pos + 4 > b.size()) return false;
@@ -404,12 +409,12 @@ Result<std::vector<std::optional<std::string>>> DecodeVlenUtf8(std::span<const s
     return true;
   };
   std::uint64_t n = 0;
-  if (!get32(n) || n > b.size()) return Corrupt("truncated vlen-utf8 chunk");
+  if (!get32(n) || n > b.size()) return Corrupt("truncated vlen chunk");
   std::vector<std::optional<std::string>> out;
   out.reserve(static_cast<std::size_t>(n));
   for (std::uint64_t i = 0; i < n; ++i) {
     std::uint64_t len = 0;
-    if (!get32(len) || len > b.size() - pos) return Corrupt("truncated vlen-utf8 chunk");
+    if (!get32(len) || len > b.size() - pos) return Corrupt("truncated vlen chunk");
     out.emplace_back(std::string(reinterpret_cast<const char*>(b.data() + pos),  // NOLINT
                                  static_cast<std::size_t>(len)));
     pos += static_cast<std::size_t>(len);
@@ -554,10 +559,12 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
       }
       a.raw = std::move(bytes);
     } else if (filters.is_array() && filters.size() == 1 &&
-               filters[0].value("id", "") == "vlen-utf8") {
-      auto strings = DecodeVlenUtf8(bytes);
+               (filters[0].value("id", "") == "vlen-utf8" ||
+                filters[0].value("id", "") == "vlen-array")) {
+      auto strings = DecodeVlen(bytes);
       if (!strings.ok() || strings->size() != count) {
-        return Corrupt(fmt::format("{}: {} holds a malformed vlen-utf8 chunk", label, a.name));
+        return Corrupt(fmt::format("{}: {} holds a malformed {} chunk", label, a.name,
+                                   filters[0].value("id", "")));
       }
       a.strings = std::move(*strings);
     } else {

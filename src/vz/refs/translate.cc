@@ -320,7 +320,8 @@ std::string SkipReason(const model::Array& array) {
     case Kind::kReference:
       return "object reference datatype not supported";
     case Kind::kVlenSequence:
-      return "variable-length sequence datatype not supported";
+      if (!array.vlen_values) return "variable-length sequences were not decoded";
+      break;
     case Kind::kVlenString:
       if (!array.vlen_values) return "variable-length strings were not decoded";
       break;
@@ -508,7 +509,7 @@ bool HasUnwrittenChunks(const model::Array& array) {
 ArrayMetadataJson TranslateArrayJson(const model::Array& array,
                                      const std::vector<std::string>& dims, bool netcdf3,
                                      const CodecPlan& plan) {
-  const bool vlen = array.dtype.kind == Kind::kVlenString;
+  const bool vlen = array.dtype.IsVariableLength();
   // Compact arrays, and arrays MaterializeInline decoded (it turns them into compact ones), are
   // held whole and raw in the references: one chunk, no filters.
   const bool in_memory = array.layout == model::Layout::kCompact;
@@ -553,7 +554,7 @@ ArrayMetadataJson TranslateArrayJson(const model::Array& array,
   meta.zarray["dtype"] = vlen ? SortedJson("|O") : ZarrDtype(array.dtype);
   meta.zarray["fill_value"] = fill;
   if (vlen) {
-    meta.zarray["filters"] = SortedJson::array({{{"id", "vlen-utf8"}}});
+    meta.zarray["filters"] = SortedJson::array({VlenCodec(array.dtype)});
   } else if (in_memory) {
     meta.zarray["filters"] = nullptr;
   } else {
@@ -585,17 +586,24 @@ std::string TranslateGroupAttributes(const model::Group& group) {
   return out;
 }
 
-Result<std::vector<std::uint8_t>> EncodeVlenUtf8(
-    const std::vector<std::optional<std::string>>& values) {
+SortedJson VlenCodec(const model::DType& dtype) {
+  if (dtype.kind == Kind::kVlenSequence && !dtype.fields.empty()) {
+    return {{"dtype", dtype.fields[0].type.NumpyStr()}, {"id", "vlen-array"}};
+  }
+  return {{"id", "vlen-utf8"}};
+}
+
+Result<std::vector<std::uint8_t>> EncodeVlen(const std::vector<std::optional<std::string>>& values,
+                                             bool utf8) {
   std::vector<std::uint8_t> out;
   auto put32 = [&out](std::uint64_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   };
-  if (values.size() > 0xffffffffu) return LimitExceeded("too many strings for one vlen-utf8 chunk");
+  if (values.size() > 0xffffffffu) return LimitExceeded("too many elements for one vlen chunk");
   put32(values.size());
   for (const auto& v : values) {
-    const std::string text = v ? SanitizeUtf8(*v) : std::string();
-    if (text.size() > 0xffffffffu) return LimitExceeded("string too long for vlen-utf8");
+    const std::string text = !v ? std::string() : utf8 ? SanitizeUtf8(*v) : *v;
+    if (text.size() > 0xffffffffu) return LimitExceeded("element too long for one vlen chunk");
     put32(text.size());
     out.insert(out.end(), text.begin(), text.end());
   }

@@ -89,10 +89,15 @@ ArrayMetadataJson TranslateArrayJson(const model::Array& array,
 std::string TranslateGroupAttributes(const model::Group& group);
 SortedJson TranslateGroupAttributesJson(const model::Group& group);
 
-// numcodecs VLenUTF8 buffer: uint32 LE item count, then per item uint32 LE length and UTF-8
-// bytes (a null becomes ""; ill-formed UTF-8 is replaced so that Python can decode it).
-Result<std::vector<std::uint8_t>> EncodeVlenUtf8(
-    const std::vector<std::optional<std::string>>& values);
+// The numcodecs codec of a variable-length array: {"id": "vlen-utf8"} for strings,
+// {"id": "vlen-array", "dtype": "<i4"} for sequences (one numpy array per element).
+SortedJson VlenCodec(const model::DType& dtype);
+
+// numcodecs VLenUTF8 / VLenArray buffer (the two share it): uint32 LE item count, then per item
+// uint32 LE length and the bytes. A null becomes empty; with `utf8`, ill-formed UTF-8 is replaced
+// so that Python can decode it (sequences hold their elements' raw bytes and are left as they are).
+Result<std::vector<std::uint8_t>> EncodeVlen(const std::vector<std::optional<std::string>>& values,
+                                             bool utf8 = true);
 
 // Appends an inline chunk value: the bytes as a JSON string when they are UTF-8 text (and do not
 // look like the "base64:" prefix), else "base64:<b64>".

@@ -285,7 +285,7 @@ TEST(Skip, UnsupportedArraysAreNamed) {
 }
 
 TEST(Vlen, EncodesNumcodecsVLenUtf8) {
-  auto blob = EncodeVlenUtf8({"ab", std::nullopt, "\xC3\xA9"});
+  auto blob = EncodeVlen({"ab", std::nullopt, "\xC3\xA9"});
   ASSERT_TRUE(blob.ok());
   const std::vector<std::uint8_t> expected = {3, 0, 0, 0, 2, 0, 0, 0, 'a',  'b',
                                               0, 0, 0, 0, 2, 0, 0, 0, 0xC3, 0xA9};
@@ -296,6 +296,27 @@ TEST(Vlen, EncodesNumcodecsVLenUtf8) {
   EXPECT_EQ(Zarray(v),
             R"({"chunks":[3],"compressor":null,"dtype":"|O","fill_value":null,)"
             R"("filters":[{"id":"vlen-utf8"}],"order":"C","shape":[3],"zarr_format":2})");
+}
+
+// A variable-length sequence of numbers is a numcodecs vlen-array of its base dtype, framed
+// like vlen-utf8 but with the elements' raw bytes.
+TEST(Vlen, SequencesAreVlenArrays) {
+  auto blob = EncodeVlen({std::string("\xff\x00", 2), std::nullopt}, /*utf8=*/false);
+  ASSERT_TRUE(blob.ok());
+  const std::vector<std::uint8_t> expected = {2, 0, 0, 0, 2, 0, 0, 0, 0xff, 0, 0, 0, 0, 0};
+  EXPECT_EQ(*blob, expected);
+  DType seq = Type(Kind::kVlenSequence, 16, '|');
+  model::Field base;
+  base.name = "";
+  base.type = Type(Kind::kInt, 2, '<');
+  seq.fields.push_back(base);
+  Array v = MakeArray("/q", seq, {2});
+  EXPECT_EQ(SkipReason(v), "variable-length sequences were not decoded");
+  v.vlen_values = std::vector<std::optional<std::string>>{std::string(), std::string(2, '\0')};
+  EXPECT_EQ(SkipReason(v), "");
+  EXPECT_EQ(Zarray(v), R"({"chunks":[2],"compressor":null,"dtype":"|O","fill_value":null,)"
+                       R"("filters":[{"dtype":"<i2","id":"vlen-array"}],"order":"C","shape":[2],)"
+                       R"("zarr_format":2})");
 }
 
 TEST(Inline, TextWhenUtf8ElseBase64) {

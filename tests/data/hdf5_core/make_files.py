@@ -47,8 +47,10 @@ def describe(path):
                         attrs[k] = jsonable(obj.attrs[k])
                     except Exception:  # noqa: BLE001 - some attribute types h5py cannot read
                         attrs[k] = None
-                out.append({"path": "/" + name, "shape": list(obj.shape), "dtype": obj.dtype.str,
-                            "attrs": attrs})
+                # An HDF5 array element type is read as trailing axes of its base type.
+                base, sub = obj.dtype.subdtype or (obj.dtype, ())
+                out.append({"path": "/" + name, "shape": list(obj.shape) + list(sub),
+                            "dtype": base.str, "attrs": attrs})
         f.visititems(visit)
         root_attrs = {}
         for k in f.attrs:
