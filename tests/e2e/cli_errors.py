@@ -178,6 +178,27 @@ def run_case(vzgen, tmp, label, argv, must_contain, need_offset, verbose):
     return not problems, "; ".join(problems) or f"exit {p.returncode}"
 
 
+def libcurl_loaded_only_for_http(vzgen, tmp):
+    """libcurl is loaded on the first HTTP request, not at start (it drags in some thirty
+    libraries): a local scan must not load it, a URL must, and both must end cleanly."""
+    env = dict(os.environ, LD_DEBUG="files")
+    out = os.path.join(tmp, "lazy.json")
+    local = subprocess.run([vzgen, "scan", os.path.join(FIXTURES, "sb0_default.h5"), "-o", out],
+                           capture_output=True, text=True, env=env, timeout=120)
+    if local.returncode != 0:
+        return False, f"local scan failed: {local.stderr.strip()[-300:]}"
+    if "libcurl.so" in local.stderr:
+        return False, "a local scan loaded libcurl"
+    remote = subprocess.run([vzgen, "scan", "http://127.0.0.1:9/none.h5", "-o", out],
+                            capture_output=True, text=True, env=env, timeout=120)
+    if remote.returncode <= 0 or "libcurl.so" not in remote.stderr:
+        return False, f"a URL did not load libcurl or did not fail cleanly (exit {remote.returncode})"
+    last = [ln for ln in remote.stderr.splitlines() if ln.startswith("vzgen:")]
+    if not last or "127.0.0.1:9" not in last[-1]:
+        return False, f"the connection error does not name the URL: {last[-1:] or remote.stderr[-200:]}"
+    return True, "not loaded by a local scan; loaded by a URL, whose error names it"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vzgen", required=True)
@@ -195,6 +216,10 @@ def main():
             print(f"{'PASS' if ok else 'FAIL'}  {label}: {why}")
             passed += ok
             failed += not ok
+        ok, why = libcurl_loaded_only_for_http(vzgen, tmp)
+        print(f"{'PASS' if ok else 'FAIL'}  libcurl loaded lazily: {why}")
+        passed += ok
+        failed += not ok
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")

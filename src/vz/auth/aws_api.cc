@@ -1,6 +1,5 @@
 #include "vz/auth/aws_api.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -11,16 +10,19 @@
 #include <thread>
 
 #include "vz/auth/s3.h"
+#include "vz/io/curl_api.h"
 
 namespace vz::auth {
 
 namespace {
 
 struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  const io::CurlApi* api;
+  void operator()(CURL* c) const { api->easy_cleanup(c); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  const io::CurlApi* api;
+  void operator()(curl_slist* l) const { api->slist_free_all(l); }
 };
 
 std::size_t WriteBody(char* data, std::size_t size, std::size_t n, void* user) {
@@ -179,45 +181,46 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
   const auto sig =
       sign ? SignV4(sreq, creds, endpoint.region, service, amz_date) : SigV4Signature{};
 
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Internal("curl_easy_init failed");
+  VZ_ASSIGN_OR_RETURN(const io::CurlApi* api, io::LoadCurl());
+  std::unique_ptr<CURL, CurlDeleter> curl(api->easy_init(), CurlDeleter{api});
+  if (!curl) return IoError(fmt::format("{} {}: libcurl could not make a handle", method, url));
   curl_slist* list = nullptr;
   for (const auto& [k, v] : sreq.headers) {
     if (k == "host") continue;
     std::string line = k;
     line += ": ";
     line += v;
-    list = curl_slist_append(list, line.c_str());
+    list = api->slist_append(list, line.c_str());
   }
-  if (sign) list = curl_slist_append(list, ("Authorization: " + sig.authorization).c_str());
-  list = curl_slist_append(list, "Expect:");
-  std::unique_ptr<curl_slist, SlistDeleter> guard(list);
+  if (sign) list = api->slist_append(list, ("Authorization: " + sig.authorization).c_str());
+  list = api->slist_append(list, "Expect:");
+  std::unique_ptr<curl_slist, SlistDeleter> guard(list, SlistDeleter{api});
   AwsReply reply;
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  api->easy_setopt(c, CURLOPT_URL, url.c_str());
+  api->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  api->easy_setopt(c, CURLOPT_HTTPHEADER, list);
   if (method == "PUT" || method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    api->easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    api->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
-  if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply.headers);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+  if (method == "HEAD") api->easy_setopt(c, CURLOPT_NOBODY, 1L);
+  api->easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  api->easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
+  api->easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  api->easy_setopt(c, CURLOPT_HEADERDATA, &reply.headers);
+  api->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    endpoint.timeout_ms > 0 ? std::min(endpoint.timeout_ms, 10000L) : 10000L);
-  if (endpoint.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, endpoint.timeout_ms);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (!endpoint.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, endpoint.ca_bundle.c_str());
-  const CURLcode rc = curl_easy_perform(c);
+  if (endpoint.timeout_ms > 0) api->easy_setopt(c, CURLOPT_TIMEOUT_MS, endpoint.timeout_ms);
+  api->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  api->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (!endpoint.ca_bundle.empty()) api->easy_setopt(c, CURLOPT_CAINFO, endpoint.ca_bundle.c_str());
+  const CURLcode rc = api->easy_perform(c);
   if (rc != CURLE_OK) {
-    return IoError(fmt::format("{} {}: {}", method, url, curl_easy_strerror(rc)));
+    return IoError(fmt::format("{} {}: {}", method, url, api->easy_strerror(rc)));
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
+  api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
   return reply;
 }
 

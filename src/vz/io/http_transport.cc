@@ -1,6 +1,5 @@
 #include "vz/io/http_transport.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,8 +7,11 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
+
+#include "vz/io/curl_api.h"
 
 namespace vz::io {
 
@@ -20,12 +22,8 @@ std::string HttpResponse::Header(const std::string& lower_name) const {
 
 namespace {
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Transfer {
+  const CurlApi* api = nullptr;
   HttpRequest request;
   std::promise<Result<HttpResponse>> promise;
   HttpResponse response;
@@ -36,8 +34,8 @@ struct Transfer {
   bool too_big = false;
 
   ~Transfer() {
-    if (header_list != nullptr) curl_slist_free_all(header_list);
-    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (header_list != nullptr) api->slist_free_all(header_list);
+    if (easy != nullptr) api->easy_cleanup(easy);
   }
 };
 
@@ -84,6 +82,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
 
 struct HttpTransport::Impl {
   HttpTransportOptions options;
+  const CurlApi* api = nullptr;     // null when libcurl could not be loaded:
+  std::optional<Error> load_error;  // then every request fails with this
   CURLM* multi = nullptr;
   CURLSH* share = nullptr;  // cookie jar and DNS cache shared by every transfer
   std::mutex mu;
@@ -93,47 +93,53 @@ struct HttpTransport::Impl {
   std::thread thread;
 
   void Start(std::unique_ptr<Transfer> t) {
-    CURL* e = curl_easy_init();
+    t->api = api;
+    CURL* e = api->easy_init();
+    if (e == nullptr) {
+      t->promise.set_value(
+          IoError(fmt::format("{}: libcurl could not make a handle", t->request.url)));
+      return;
+    }
     t->easy = e;
     const HttpRequest& r = t->request;
-    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options.low_speed_seconds);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    api->easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    api->easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    api->easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
+    api->easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    api->easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
+    api->easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    api->easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    api->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+    api->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    api->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options.low_speed_seconds);
+    api->easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     // Waiting for a connection being opened pays only when it may turn out to be HTTP/2 (TLS
     // with ALPN); over plain http a second request would wait for the first one's whole answer.
-    if (r.url.rfind("https://", 0) == 0) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    if (r.url.rfind("https://", 0) == 0) api->easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    api->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    api->easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     // Credentials are never sent to a host we were redirected to (libcurl's default, kept
     // explicit because Earthdata redirects across hosts).
-    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
-    if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+    api->easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    if (!options.ca_bundle.empty()) api->easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
     if (!options.netrc_file.empty()) {
-      curl_easy_setopt(e, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
-      curl_easy_setopt(e, CURLOPT_NETRC_FILE, options.netrc_file.c_str());
+      api->easy_setopt(e, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+      api->easy_setopt(e, CURLOPT_NETRC_FILE, options.netrc_file.c_str());
     }
-    if (options.cookies) curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
-    curl_easy_setopt(e, CURLOPT_SHARE, share);
-    if (r.method == "HEAD") curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (options.cookies) api->easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    api->easy_setopt(e, CURLOPT_SHARE, share);
+    if (r.method == "HEAD") api->easy_setopt(e, CURLOPT_NOBODY, 1L);
     if (r.range) {
       t->range_text = fmt::format("{}-{}", r.range->offset, r.range->offset + r.range->length - 1);
-      curl_easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
+      api->easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
     } else if (r.suffix > 0) {
       t->range_text = fmt::format("-{}", r.suffix);
-      curl_easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
+      api->easy_setopt(e, CURLOPT_RANGE, t->range_text.c_str());
     }
-    for (const auto& h : r.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
-    if (t->header_list != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
-    curl_multi_add_handle(multi, e);
+    for (const auto& h : r.headers) t->header_list = api->slist_append(t->header_list, h.c_str());
+    if (t->header_list != nullptr) api->easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+    api->multi_add_handle(multi, e);
     active.emplace(e, std::move(t));
   }
 
@@ -142,11 +148,11 @@ struct HttpTransport::Impl {
     if (it == active.end()) return;
     std::unique_ptr<Transfer> t = std::move(it->second);
     active.erase(it);
-    curl_multi_remove_handle(multi, e);
+    api->multi_remove_handle(multi, e);
     if (code == CURLE_OK) {
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->response.status);
+      api->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->response.status);
       char* eff = nullptr;
-      curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
+      api->easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
       if (eff != nullptr) t->response.effective_url = eff;
       t->promise.set_value(std::move(t->response));
     } else if (t->too_big) {
@@ -154,7 +160,7 @@ struct HttpTransport::Impl {
           IoError(fmt::format("GET {}: response larger than the {} bytes asked for", t->request.url,
                               t->request.max_body)));
     } else {
-      std::string detail = t->error[0] != 0 ? t->error : curl_easy_strerror(code);
+      std::string detail = t->error[0] != 0 ? t->error : api->easy_strerror(code);
       t->promise.set_value(
           IoError(fmt::format("{} {}: {}", t->request.method, t->request.url, detail)));
     }
@@ -171,12 +177,12 @@ struct HttpTransport::Impl {
         if (stopping && active.empty()) return;
       }
       int running = 0;
-      curl_multi_perform(multi, &running);
+      api->multi_perform(multi, &running);
       int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      while (CURLMsg* msg = api->multi_info_read(multi, &left)) {
         if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
       }
-      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+      api->multi_poll(multi, nullptr, 0, 1000, nullptr);
     }
   }
 };
@@ -197,29 +203,37 @@ std::string DefaultCaBundle() {
 }
 
 HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_unique<Impl>()) {
-  GlobalInit();
   impl_->options = std::move(options);
+  auto api = LoadCurl();
+  if (!api.ok()) {
+    impl_->load_error = api.error();
+    return;
+  }
+  impl_->api = *api;
   if (impl_->options.ca_bundle.empty()) impl_->options.ca_bundle = DefaultCaBundle();
-  impl_->multi = curl_multi_init();
+  impl_->multi = impl_->api->multi_init();
   // Only the event-loop thread touches transfers, so the share needs no lock callbacks.
-  impl_->share = curl_share_init();
-  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
-  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, impl_->options.max_in_flight);
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_per_host);
-  curl_multi_setopt(impl_->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  impl_->share = impl_->api->share_init();
+  impl_->api->share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  impl_->api->share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  impl_->api->multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                           impl_->options.max_in_flight);
+  impl_->api->multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                           impl_->options.max_per_host);
+  impl_->api->multi_setopt(impl_->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   impl_->thread = std::thread([this] { impl_->Loop(); });
 }
 
 HttpTransport::~HttpTransport() {
+  if (impl_->api == nullptr) return;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->api->multi_wakeup(impl_->multi);
   impl_->thread.join();
-  curl_multi_cleanup(impl_->multi);
-  curl_share_cleanup(impl_->share);
+  impl_->api->multi_cleanup(impl_->multi);
+  impl_->api->share_cleanup(impl_->share);
 }
 
 HttpTransport& HttpTransport::Default() {
@@ -231,11 +245,15 @@ std::future<Result<HttpResponse>> HttpTransport::Submit(HttpRequest request) {
   auto t = std::make_unique<Transfer>();
   t->request = std::move(request);
   auto future = t->promise.get_future();
+  if (impl_->load_error) {
+    t->promise.set_value(*impl_->load_error);
+    return future;
+  }
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->queue.push_back(std::move(t));
   }
-  curl_multi_wakeup(impl_->multi);
+  impl_->api->multi_wakeup(impl_->multi);
   return future;
 }
 
