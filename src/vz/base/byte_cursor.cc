@@ -25,28 +25,12 @@ Status ByteCursor::Seek(std::size_t pos) {
   return Ok();
 }
 
-Status ByteCursor::Skip(std::size_t n) {
-  VZ_TRY(Need(n));
-  pos_ += n;
-  return Ok();
-}
-
-Result<std::uint8_t> ByteCursor::U8() {
-  VZ_TRY(Need(1));
-  return data_[pos_++];
-}
-
-Result<std::uint64_t> ByteCursor::UintLE(std::size_t n) {
-  if (n > 8) return Corrupt(fmt::format("integer width {} at {:#x} exceeds 8", n, file_offset()));
-  VZ_TRY(Need(n));
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
-  pos_ += n;
-  return v;
+Error ByteCursor::WidthError(std::size_t n) const {
+  return Corrupt(fmt::format("integer width {} at {:#x} exceeds 8", n, file_offset()));
 }
 
 Result<std::uint64_t> ByteCursor::UintBE(std::size_t n) {
-  if (n > 8) return Corrupt(fmt::format("integer width {} at {:#x} exceeds 8", n, file_offset()));
+  if (n > 8) return WidthError(n);
   VZ_TRY(Need(n));
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) v = (v << 8) | data_[pos_ + i];
@@ -54,15 +38,6 @@ Result<std::uint64_t> ByteCursor::UintBE(std::size_t n) {
   return v;
 }
 
-Result<std::uint16_t> ByteCursor::U16() {
-  VZ_ASSIGN_OR_RETURN(auto v, UintLE(2));
-  return static_cast<std::uint16_t>(v);
-}
-Result<std::uint32_t> ByteCursor::U32() {
-  VZ_ASSIGN_OR_RETURN(auto v, UintLE(4));
-  return static_cast<std::uint32_t>(v);
-}
-Result<std::uint64_t> ByteCursor::U64() { return UintLE(8); }
 Result<std::uint16_t> ByteCursor::U16BE() {
   VZ_ASSIGN_OR_RETURN(auto v, UintBE(2));
   return static_cast<std::uint16_t>(v);
@@ -72,13 +47,6 @@ Result<std::uint32_t> ByteCursor::U32BE() {
   return static_cast<std::uint32_t>(v);
 }
 Result<std::uint64_t> ByteCursor::U64BE() { return UintBE(8); }
-
-Result<std::span<const std::uint8_t>> ByteCursor::Bytes(std::size_t n) {
-  VZ_TRY(Need(n));
-  auto s = data_.subspan(pos_, n);
-  pos_ += n;
-  return s;
-}
 
 Result<ByteCursor> ByteCursor::Sub(std::size_t n) {
   std::uint64_t start = file_offset();
@@ -107,28 +75,6 @@ Status ByteCursor::ExpectMagic(std::string_view magic, const char* what) {
     return Corrupt(fmt::format("{}: bad signature at {:#x}", what, at));
   }
   return Ok();
-}
-
-std::uint16_t LoadU16LE(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
-}
-std::uint32_t LoadU32LE(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
-         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
-}
-std::uint64_t LoadU64LE(const std::uint8_t* p) {
-  return static_cast<std::uint64_t>(LoadU32LE(p)) |
-         (static_cast<std::uint64_t>(LoadU32LE(p + 4)) << 32);
-}
-std::uint16_t LoadU16BE(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-std::uint32_t LoadU32BE(const std::uint8_t* p) {
-  return (static_cast<std::uint32_t>(p[0]) << 24) | (static_cast<std::uint32_t>(p[1]) << 16) |
-         (static_cast<std::uint32_t>(p[2]) << 8) | static_cast<std::uint32_t>(p[3]);
-}
-std::uint64_t LoadU64BE(const std::uint8_t* p) {
-  return (static_cast<std::uint64_t>(LoadU32BE(p)) << 32) | LoadU32BE(p + 4);
 }
 
 }  // namespace vz

@@ -57,6 +57,7 @@ class ByteCursor {
 
  private:
   Status Need(std::size_t n) const;
+  Error WidthError(std::size_t n) const;
 
   std::span<const std::uint8_t> data_;
   std::uint64_t base_ = 0;
@@ -64,11 +65,73 @@ class ByteCursor {
 };
 
 // Load helpers for already bounds-checked spans (used by decoders on whole buffers).
-std::uint16_t LoadU16LE(const std::uint8_t* p);
-std::uint32_t LoadU32LE(const std::uint8_t* p);
-std::uint64_t LoadU64LE(const std::uint8_t* p);
-std::uint16_t LoadU16BE(const std::uint8_t* p);
-std::uint32_t LoadU32BE(const std::uint8_t* p);
-std::uint64_t LoadU64BE(const std::uint8_t* p);
+inline std::uint16_t LoadU16LE(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
+inline std::uint32_t LoadU32LE(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+inline std::uint64_t LoadU64LE(const std::uint8_t* p) {
+  return static_cast<std::uint64_t>(LoadU32LE(p)) |
+         (static_cast<std::uint64_t>(LoadU32LE(p + 4)) << 32);
+}
+inline std::uint16_t LoadU16BE(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+inline std::uint32_t LoadU32BE(const std::uint8_t* p) {
+  return (static_cast<std::uint32_t>(p[0]) << 24) | (static_cast<std::uint32_t>(p[1]) << 16) |
+         (static_cast<std::uint32_t>(p[2]) << 8) | static_cast<std::uint32_t>(p[3]);
+}
+inline std::uint64_t LoadU64BE(const std::uint8_t* p) {
+  return (static_cast<std::uint64_t>(LoadU32BE(p)) << 32) | LoadU32BE(p + 4);
+}
+
+// The reads every parser makes for each field are inline: a bounds check and a load, with the
+// error built out of line.
+inline Status ByteCursor::Skip(std::size_t n) {
+  if (n > remaining()) return Truncated(n);
+  pos_ += n;
+  return Ok();
+}
+
+inline Result<std::uint8_t> ByteCursor::U8() {
+  if (remaining() < 1) return Truncated(1);
+  return data_[pos_++];
+}
+
+inline Result<std::uint16_t> ByteCursor::U16() {
+  if (remaining() < 2) return Truncated(2);
+  pos_ += 2;
+  return LoadU16LE(data_.data() + pos_ - 2);
+}
+
+inline Result<std::uint32_t> ByteCursor::U32() {
+  if (remaining() < 4) return Truncated(4);
+  pos_ += 4;
+  return LoadU32LE(data_.data() + pos_ - 4);
+}
+
+inline Result<std::uint64_t> ByteCursor::U64() {
+  if (remaining() < 8) return Truncated(8);
+  pos_ += 8;
+  return LoadU64LE(data_.data() + pos_ - 8);
+}
+
+inline Result<std::uint64_t> ByteCursor::UintLE(std::size_t n) {
+  if (n > 8) return WidthError(n);
+  if (n > remaining()) return Truncated(n);
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+  pos_ += n;
+  return v;
+}
+
+inline Result<std::span<const std::uint8_t>> ByteCursor::Bytes(std::size_t n) {
+  if (n > remaining()) return Truncated(n);
+  auto s = data_.subspan(pos_, n);
+  pos_ += n;
+  return s;
+}
 
 }  // namespace vz

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
 
 namespace vz::refs {
 
@@ -83,6 +85,30 @@ bool PlainJsonByte(char c) {
   return b >= 0x20 && b < 0x80 && c != '"' && c != '\\';
 }
 
+// True when all 8 bytes of `w` are plain (see PlainJsonByte), tested together: no byte has the
+// high bit set, is below 0x20, or equals '"' or '\\' (the classic "has a zero byte" test on
+// w ^ byte pattern).
+bool PlainJsonWord(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) ==
+         0;
+}
+
+// The length of the run of plain bytes at the start of `text`.
+std::size_t PlainRun(const char* text, std::size_t size) {
+  std::size_t n = 0;
+  for (; n + 8 <= size; n += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, text + n, 8);
+    if (!PlainJsonWord(w)) break;
+  }
+  while (n < size && PlainJsonByte(text[n])) ++n;
+  return n;
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::span<const std::uint8_t> bytes) {
@@ -117,8 +143,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   std::size_t i = 0;
   while (i < size) {
     // Most text is plain ASCII: copy each run of it in one go.
-    std::size_t run = i;
-    while (run < size && PlainJsonByte(text[run])) ++run;
+    const std::size_t run = i + PlainRun(text.data() + i, size - i);
     out.append(text.data() + i, run - i);
     i = run;
     if (i == size) break;
@@ -231,8 +256,13 @@ void RefsStreamWriter::ReferenceEntry(std::string_view key, std::string_view url
                                       std::uint64_t offset, std::uint64_t length) {
   BeginEntry(key);
   buffer_ += '[';
-  AppendJsonString(buffer_, url);
-  buffer_ += fmt::format(",{},{}]", offset, length);
+  if (url != last_url_ || last_url_json_.empty()) {
+    last_url_.assign(url);
+    last_url_json_.clear();
+    AppendJsonString(last_url_json_, url);
+  }
+  buffer_ += last_url_json_;
+  fmt::format_to(std::back_inserter(buffer_), ",{},{}]", offset, length);
   MaybeFlush();
 }
 

@@ -62,6 +62,9 @@ class RefsStreamWriter {
   void MaybeFlush();
   std::ostream& out_;
   std::string buffer_;
+  // The last chunk URL and its JSON form: a granule's references all share one URL.
+  std::string last_url_;
+  std::string last_url_json_;
   bool first_ = true;
 };
 

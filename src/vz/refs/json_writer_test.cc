@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "vz/refs/base64.h"
@@ -28,6 +29,26 @@ TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(Quote("\n\r\t\b\f"), R"("\n\r\t\b\f")");
   EXPECT_EQ(Quote(std::string("\x00\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\x7f\"");
   EXPECT_EQ(Quote("s3://a/b"), R"("s3://a/b")");  // no \/ needed
+}
+
+// Plain text is scanned eight bytes at a time: every byte that needs escaping, at every offset
+// within and across those words, must still be escaped, and the text must read back unchanged.
+TEST(JsonString, EveryPositionOfAnEscapeInLongText) {
+  const std::string specials[] = {"\"",   "\\",   "\n",      std::string(1, '\0'),
+                                  "\x1f", "\x7f", "\xC2\xB0"};
+  for (const auto& special : specials) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string text(40, 'a');
+      text.insert(at, special);
+      const std::string quoted = Quote(text);
+      auto back = nlohmann::json::parse(quoted);
+      ASSERT_EQ(back.get<std::string>(), text) << "at " << at << ": " << quoted;
+      if (special != "\x7f") {
+        EXPECT_NE(quoted.substr(1, quoted.size() - 2), text) << "not escaped at " << at;
+      }
+    }
+  }
+  EXPECT_EQ(Quote(std::string(100, 'x')), "\"" + std::string(100, 'x') + "\"");
 }
 
 TEST(JsonString, EscapesNonAsciiLikeUjson) {
