@@ -52,6 +52,19 @@ std::string Str(const Json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The member `key` of `j` when it is an object (Obj) or an array (Arr), else an empty one. CMR
+// answers are input: nlohmann's value() throws when a member or its parent has another type.
+const Json& Obj(const Json& j, const char* key) {
+  static const Json kEmpty = Json::object();
+  auto it = j.find(key);  // end() when j is not an object
+  return it != j.end() && it->is_object() ? *it : kEmpty;
+}
+const Json& Arr(const Json& j, const char* key) {
+  static const Json kEmpty = Json::array();
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
 }  // namespace
 
 Result<std::string> CmrTime(const std::string& value, bool end) {
@@ -173,13 +186,13 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
   auto items = page.find("items");
   if (items == page.end() || !items->is_array()) return Corrupt("CMR answer has no items");
   for (const auto& item : *items) {
-    const Json& umm = item.value("umm", Json::object());
+    const Json& umm = Obj(item, "umm");
     const std::string ur = Str(umm, "GranuleUR");
     // The data files: netCDF/HDF5 names from DataGranule, else from the GET DATA links.
     std::vector<std::string> names;
     std::map<std::string, std::pair<std::uint64_t, std::string>> file_info;  // size, checksum
-    const Json& dg = umm.value("DataGranule", Json::object());
-    for (const auto& f : dg.value("ArchiveAndDistributionInformation", Json::array())) {
+    const Json& dg = Obj(umm, "DataGranule");
+    for (const auto& f : Arr(dg, "ArchiveAndDistributionInformation")) {
       const std::string n = Str(f, "Name");
       if (!IsDataFile(n)) continue;
       names.push_back(n);
@@ -194,7 +207,7 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
       file_info[n] = {size, sum};
     }
     std::vector<std::pair<std::string, std::string>> links;  // type, url
-    for (const auto& r : umm.value("RelatedUrls", Json::array())) {
+    for (const auto& r : Arr(umm, "RelatedUrls")) {
       const std::string url = Str(r, "URL");
       const std::string type = Str(r, "Type");
       links.emplace_back(type, url);
@@ -212,7 +225,7 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
     }
     std::string begin;
     std::string end;
-    const Json& te = umm.value("TemporalExtent", Json::object());
+    const Json& te = Obj(umm, "TemporalExtent");
     if (te.contains("RangeDateTime")) {
       begin = Str(te["RangeDateTime"], "BeginningDateTime");
       end = Str(te["RangeDateTime"], "EndingDateTime");
@@ -221,13 +234,11 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
     }
     std::optional<std::int64_t> cycle;
     std::optional<std::int64_t> pass;
-    const Json track = umm.value("SpatialExtent", Json::object())
-                           .value("HorizontalSpatialDomain", Json::object())
-                           .value("Track", Json::object());
+    const Json& track = Obj(Obj(Obj(umm, "SpatialExtent"), "HorizontalSpatialDomain"), "Track");
     if (track.contains("Cycle") && track["Cycle"].is_number_integer()) {
       cycle = track["Cycle"].get<std::int64_t>();
     }
-    for (const auto& p : track.value("Passes", Json::array())) {
+    for (const auto& p : Arr(track, "Passes")) {
       if (p.contains("Pass") && p["Pass"].is_number_integer()) {
         pass = p["Pass"].get<std::int64_t>();
         break;
@@ -309,15 +320,16 @@ Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string&
   VZ_ASSIGN_OR_RETURN(auto coll, CmrGet(transport, coll_url, ""));
   if (coll.status != 200) return CmrError(coll, coll_url);
   const Json cj = Json::parse(coll.body, nullptr, false);
-  if (!cj.is_object() || cj.value("hits", 0) == 0 || !cj.contains("items") || cj["items"].empty()) {
+  const Json& coll_items = Arr(cj, "items");
+  if (coll_items.empty()) {
     return NotFound(fmt::format("no collection named {} in CMR at {}", config.collection, base));
   }
   CatalogResult out;
-  const Json& cumm = cj["items"][0].value("umm", Json::object());
-  const std::string level = cumm.value("ProcessingLevel", Json::object()).value("Id", "");
+  const Json& cumm = Obj(coll_items[0], "umm");
+  const std::string level = Str(Obj(cumm, "ProcessingLevel"), "Id");
   out.level2 = level.rfind('2', 0) == 0 || config.collection.find("L2") != std::string::npos;
-  out.s3_credentials_url = cumm.value("DirectDistributionInformation", Json::object())
-                               .value("S3CredentialsAPIEndpoint", "");
+  out.s3_credentials_url =
+      Str(Obj(cumm, "DirectDistributionInformation"), "S3CredentialsAPIEndpoint");
 
   VZ_ASSIGN_OR_RETURN(const std::string url, GranuleSearchUrl(base, config, page_size));
   std::string search_after;

@@ -170,5 +170,20 @@ TEST(Catalog, PicksTheNetcdfFileAndItsLinksFromRecordedPages) {
   EXPECT_FALSE(ParseGranulePage("{\"hits\": 1}").ok());
 }
 
+// Members of unexpected JSON types (found by fuzzing: nlohmann's value() throws on them) are
+// read as absent, never as a crash.
+TEST(Catalog, MembersOfTheWrongTypeAreAbsent) {
+  for (const char* page :
+       {R"({"items": [[1, 2], 3, "x", null]})",
+        R"({"items": [{"umm": []}, {"umm": {"DataGranule": [], "RelatedUrls": {}}}]})",
+        R"({"items": [{"umm": {"TemporalExtent": [], "SpatialExtent": {"HorizontalSpatialDomain":
+            {"Track": {"Passes": 7, "Cycle": "c"}}},
+            "DataGranule": {"ArchiveAndDistributionInformation": [7, {"Name": 3}]}}}]})"}) {
+    auto r = ParseGranulePage(page);
+    ASSERT_TRUE(r.ok()) << page << ": " << r.error().ToString();
+    EXPECT_TRUE(r->granules.empty()) << page;
+  }
+}
+
 }  // namespace
 }  // namespace vz::app
