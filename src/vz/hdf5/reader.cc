@@ -69,6 +69,14 @@ struct Reader {
                                           std::vector<std::uint64_t>* refs);
   Result<Json> DecodeElement(const DType& t, std::span<const std::uint8_t> p,
                              std::vector<std::uint64_t>* refs);
+  // The element count of a stored variable-length element (a heap id: length, collection,
+  // index) and the global heap object it points at; nullopt for a null pointer. A zero length
+  // gives no bytes without a heap lookup.
+  struct VlenObject {
+    std::uint32_t length = 0;
+    std::span<const std::uint8_t> bytes;
+  };
+  Result<std::optional<VlenObject>> ReadVlenObject(std::span<const std::uint8_t> p);
   Result<std::optional<std::string>> ReadVlenString(std::span<const std::uint8_t> p);
   // The bytes of one variable-length sequence element: its base elements as stored.
   Result<std::string> ReadVlenBytes(std::span<const std::uint8_t> p, const DType& base);
@@ -593,28 +601,33 @@ std::string DecodeFixedString(std::span<const std::uint8_t> p) {
   return SanitizeUtf8(std::move(s));
 }
 
-Result<std::optional<std::string>> Reader::ReadVlenString(std::span<const std::uint8_t> p) {
+Result<std::optional<Reader::VlenObject>> Reader::ReadVlenObject(std::span<const std::uint8_t> p) {
   ByteCursor c(p);
   VZ_ASSIGN_OR_RETURN(auto len, c.U32());
   VZ_ASSIGN_OR_RETURN(auto coll, ctx.ReadOffset(c));
   VZ_ASSIGN_OR_RETURN(auto index, c.U32());
-  if (coll == 0 || ctx.IsUndefined(coll)) return std::optional<std::string>();
-  if (len == 0) return std::optional<std::string>(std::string());
+  if (coll == 0 || ctx.IsUndefined(coll)) return std::optional<VlenObject>();
+  if (len == 0) return std::optional<VlenObject>(VlenObject{});
   VZ_ASSIGN_OR_RETURN(auto obj, gheap.Get(ctx, coll, index));
-  std::string s(obj.begin(),
-                obj.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(obj.size(), len)));
+  return std::optional<VlenObject>(VlenObject{len, obj});
+}
+
+Result<std::optional<std::string>> Reader::ReadVlenString(std::span<const std::uint8_t> p) {
+  VZ_ASSIGN_OR_RETURN(auto v, ReadVlenObject(p));
+  if (!v) return std::optional<std::string>();
+  const auto& obj = v->bytes;
+  std::string s(obj.begin(), obj.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min<std::size_t>(obj.size(), v->length)));
   auto z = s.find('\0');
   if (z != std::string::npos) s.resize(z);
   return std::optional<std::string>(SanitizeUtf8(std::move(s)));
 }
 
 Result<std::string> Reader::ReadVlenBytes(std::span<const std::uint8_t> p, const DType& base) {
-  ByteCursor c(p);
-  VZ_ASSIGN_OR_RETURN(auto len, c.U32());
-  VZ_ASSIGN_OR_RETURN(auto coll, ctx.ReadOffset(c));
-  VZ_ASSIGN_OR_RETURN(auto index, c.U32());
-  if (len == 0 || coll == 0 || ctx.IsUndefined(coll)) return std::string();
-  VZ_ASSIGN_OR_RETURN(auto obj, gheap.Get(ctx, coll, index));
+  VZ_ASSIGN_OR_RETURN(auto v, ReadVlenObject(p));
+  if (!v || v->length == 0) return std::string();
+  const std::uint32_t len = v->length;
+  const auto& obj = v->bytes;
   VZ_ASSIGN_OR_RETURN(auto nbytes, CheckedMul(len, base.size, "sequence size"));
   if (nbytes > obj.size()) {
     return Corrupt(
@@ -844,12 +857,10 @@ Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t>
       return s ? Json(*s) : Json(nullptr);
     }
     case Kind::kVlenSequence: {
-      ByteCursor c(p);
-      VZ_ASSIGN_OR_RETURN(auto len, c.U32());
-      VZ_ASSIGN_OR_RETURN(auto coll, ctx.ReadOffset(c));
-      VZ_ASSIGN_OR_RETURN(auto index, c.U32());
-      if (len == 0 || coll == 0 || ctx.IsUndefined(coll)) return Json::array();
-      VZ_ASSIGN_OR_RETURN(auto obj, gheap.Get(ctx, coll, index));
+      VZ_ASSIGN_OR_RETURN(auto heap_object, ReadVlenObject(p));
+      if (!heap_object || heap_object->length == 0) return Json::array();
+      const std::uint32_t len = heap_object->length;
+      const auto obj = heap_object->bytes;
       const DType& base = t.fields[0].type;
       if (base.size == 0) return Json::array();
       Json arr = Json::array();
