@@ -78,16 +78,17 @@ Status Scan(const std::string& url, const std::string& output, const ScanOptions
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }
-  auto store = refs::ToRefStore(dataset);
-  if (!store.ok()) return std::move(store).error().Annotate("in " + url);
+  // WriteTranslated translates everything before it writes: an error leaves no partial output.
+  auto write = [&](std::ostream& out) {
+    return refs::WriteTranslated(dataset, out).Annotate("in " + url);
+  };
   if (output == "-") {
-    VZ_TRY(refs::WriteRefStore(*store, std::cout));
+    VZ_TRY(write(std::cout));
     std::cout.flush();
     if (!std::cout) return IoError("cannot write to standard output");
     return Ok();
   }
-  return WriteFileAtomically(output,
-                             [&](std::ostream& out) { return refs::WriteRefStore(*store, out); });
+  return WriteFileAtomically(output, write);
 }
 
 namespace {

@@ -51,6 +51,26 @@ TEST(JsonString, EveryPositionOfAnEscapeInLongText) {
   EXPECT_EQ(Quote(std::string(100, 'x')), "\"" + std::string(100, 'x') + "\"");
 }
 
+// Long text is escaped in pieces of 1 KiB: a worst-case piece (every byte six bytes out), a
+// 4-byte sequence and an ill-formed byte straddling each piece boundary, and a text of several
+// pieces must all come out whole.
+TEST(JsonString, LongTextAcrossPieceBoundaries) {
+  const std::string controls(3000, '\x01');
+  std::string expected = "\"";
+  for (std::size_t i = 0; i < controls.size(); ++i) expected += "\\u0001";
+  EXPECT_EQ(Quote(controls), expected + "\"");
+  for (std::size_t at = 1016; at < 1032; ++at) {
+    std::string text(at, 'a');
+    text += "\xF0\x9F\x98\x80";  // U+1F600
+    text += "\xFF";
+    text += std::string(2100, 'b');
+    text += "\"";
+    const std::string quoted = Quote(text);
+    const std::string tail = "\\ud83d\\ude00\\ufffd" + std::string(2100, 'b') + "\\\"\"";
+    ASSERT_EQ(quoted, "\"" + std::string(at, 'a') + tail) << "at " << at;
+  }
+}
+
 TEST(JsonString, EscapesNonAsciiLikeUjson) {
   EXPECT_EQ(Quote("\xC2\xB0"
                   "C \xE2\x82\xAC \xF0\x9F\x98\x80"),

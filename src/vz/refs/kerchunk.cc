@@ -1,4 +1,4 @@
-// WriteKerchunkJson: the dataset translated into a reference store (store.cc) and written. No I/O
+// WriteKerchunkJson: the dataset translated and written (store.cc, WriteTranslated). No I/O
 // besides the output stream; everything that needs reading was done by MaterializeInline.
 #include "vz/refs/kerchunk.h"
 
@@ -11,8 +11,7 @@ namespace vz::refs {
 Status WriteKerchunkJson(const model::VirtualDataset& dataset, const KerchunkOptions& options,
                          std::ostream& out) {
   (void)options;  // thresholds only matter to MaterializeInline
-  VZ_ASSIGN_OR_RETURN(auto store, ToRefStore(dataset));
-  return WriteRefStore(store, out);
+  return WriteTranslated(dataset, out);
 }
 
 }  // namespace vz::refs

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 #include "vz/base/checked.h"
@@ -31,14 +32,21 @@ std::string StripSlashes(const std::string& path) {
 
 std::string KeyPrefix(const std::string& name) { return name.empty() ? name : name + "/"; }
 
-std::string EntryKey(const std::string& prefix, std::span<const std::uint32_t> coords) {
-  std::string key = prefix;
-  if (coords.empty()) return key + "0";
+// Sets `key` to the chunk key "<prefix>1.2.3" ("<prefix>0" for a 0-d array); a buffer reused
+// for every key of an array saves an allocation per key.
+void SetEntryKey(std::string& key, const std::string& prefix,
+                 std::span<const std::uint32_t> coords) {
+  key.assign(prefix);
+  if (coords.empty()) {
+    key += '0';
+    return;
+  }
   for (std::size_t i = 0; i < coords.size(); ++i) {
     if (i > 0) key += '.';
-    key += std::to_string(coords[i]);
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, coords[i]).ptr;
+    key.append(digits, end);
   }
-  return key;
 }
 
 // Marks a bare NaN / Infinity while parsing; never produced by any writer.
@@ -177,94 +185,212 @@ Result<SortedJson> ParseLenientJson(std::string_view text) {
   return j;
 }
 
-Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
-  RefStore store;
-  store.urls = dataset.paths;
+namespace {
+
+// The references of one array without its metadata: chunk entries, or the whole array in
+// memory (compact or decoded data, variable-length values).
+Result<RefArray> TranslateData(const model::VirtualDataset& dataset, const model::Array& a,
+                               const CodecPlan& plan) {
+  const bool whole = a.layout == model::Layout::kCompact || a.dtype.IsVariableLength();
+  if (!whole && plan.needs_decode) {
+    return InvalidArgument(fmt::format(
+        "{} uses {}, which zarr readers cannot decode; MaterializeInline must decode it first",
+        a.path, plan.decode_reason));
+  }
+  RefArray out;
+  out.name = StripSlashes(a.path);
+  // netCDF-4 stores a variable whose name is taken by a dimension it does not use as
+  // "_nc4_non_coord_<name>"; netCDF readers show it as <name>.
+  constexpr std::string_view kNonCoord = "_nc4_non_coord_";
+  const auto base = out.name.rfind('/') == std::string::npos ? 0 : out.name.rfind('/') + 1;
+  if (dataset.format == "netcdf4" && out.name.compare(base, kNonCoord.size(), kNonCoord) == 0) {
+    out.name.erase(base, kNonCoord.size());
+  }
+  VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));
+  if (a.dtype.IsVariableLength()) {
+    if (!a.vlen_values || a.vlen_values->size() != count) {
+      return Corrupt(fmt::format("{}: {} values decoded for {} elements", a.path,
+                                 a.vlen_values ? a.vlen_values->size() : 0, count));
+    }
+    out.strings = *a.vlen_values;
+    return out;
+  }
+  if (whole) {
+    VZ_ASSIGN_OR_RETURN(auto nbytes, CheckedMul(count, a.dtype.size, "array size"));
+    if (a.compact_data.size() != nbytes) {
+      return Corrupt(fmt::format("{}: compact data holds {} bytes, the array needs {}", a.path,
+                                 a.compact_data.size(), nbytes));
+    }
+    out.raw = a.compact_data;
+    return out;
+  }
+  const auto& m = a.manifest;
+  const std::size_t rank = m.rank;
+  if (m.size() > 0 &&
+      (rank != a.shape.size() || m.coords.size() != m.size() * rank ||
+       m.lengths.size() != m.size() || (!m.path_ids.empty() && m.path_ids.size() != m.size()))) {
+    return Internal(fmt::format("{}: inconsistent chunk manifest", a.path));
+  }
+  out.entries.rank = rank;
+  std::vector<std::uint32_t> chunk(rank);
+  for (std::size_t c = 0; c < m.size(); ++c) {
+    for (std::size_t d = 0; d < rank; ++d) {
+      const std::uint64_t v = m.coords[c * rank + d];
+      if (v > std::numeric_limits<std::uint32_t>::max()) {
+        return LimitExceeded(fmt::format("{}: chunk index {} too large", a.path, v));
+      }
+      chunk[d] = static_cast<std::uint32_t>(v);
+    }
+    auto inl = m.inline_data.find(c);
+    if (inl != m.inline_data.end()) {
+      out.entries.AddInline(chunk, inl->second);
+      continue;
+    }
+    const std::uint32_t path_id = m.path_ids.empty() ? 0 : m.path_ids[c];
+    if (path_id >= dataset.paths.size()) {
+      return Internal(
+          fmt::format("{}: chunk refers to path #{} of {}", a.path, path_id, dataset.paths.size()));
+    }
+    if (m.lengths[c] < plan.trim) {
+      return Corrupt(fmt::format("{}: chunk of {} bytes is too short for its fletcher32 checksum",
+                                 a.path, m.lengths[c]));
+    }
+    out.entries.Add(chunk, path_id, m.offsets[c], m.lengths[c] - plan.trim);
+  }
+  return out;
+}
+
+// Walks the dataset in store order: on_group(name, group or nullptr for a missing root), then
+// on_array(array, dims, netcdf3, plan, RefArray without metadata) for each array with keys.
+template <typename OnGroup, typename OnArray>
+Status Translate(const model::VirtualDataset& dataset, OnGroup&& on_group, OnArray&& on_array) {
   const bool netcdf3 = dataset.format.rfind("netcdf3", 0) == 0;
   bool has_root = false;
   for (const auto& g : dataset.groups) has_root = has_root || g.path == "/";
-  if (!has_root) store.groups.push_back({"", SortedJson::object()});
-  for (const auto& g : dataset.groups) {
-    store.groups.push_back({StripSlashes(g.path), TranslateGroupAttributesJson(g)});
-  }
+  if (!has_root) on_group(std::string(), nullptr);
+  for (const auto& g : dataset.groups) on_group(StripSlashes(g.path), &g);
   const auto dims = ResolveDimensions(dataset);
   for (std::size_t i = 0; i < dataset.arrays.size(); ++i) {
-    const model::Array* ap = &dataset.arrays[i];
-    if (ap->is_dimension_only || !SkipReason(*ap).empty()) continue;
-    const auto& a = *ap;
-    const bool whole = a.layout == model::Layout::kCompact || a.dtype.IsVariableLength();
+    const model::Array& a = dataset.arrays[i];
+    if (a.is_dimension_only || !SkipReason(a).empty()) continue;
     const CodecPlan plan = PlanCodecs(a);
-    if (!whole && plan.needs_decode) {
-      return InvalidArgument(fmt::format(
-          "{} uses {}, which zarr readers cannot decode; MaterializeInline must decode it first",
-          a.path, plan.decode_reason));
-    }
-    ArrayMetadataJson meta = TranslateArrayJson(a, dims[i], netcdf3, plan);
-    RefArray out;
-    out.name = StripSlashes(a.path);
-    // netCDF-4 stores a variable whose name is taken by a dimension it does not use as
-    // "_nc4_non_coord_<name>"; netCDF readers show it as <name>.
-    constexpr std::string_view kNonCoord = "_nc4_non_coord_";
-    const auto base = out.name.rfind('/') == std::string::npos ? 0 : out.name.rfind('/') + 1;
-    if (dataset.format == "netcdf4" && out.name.compare(base, kNonCoord.size(), kNonCoord) == 0) {
-      out.name.erase(base, kNonCoord.size());
-    }
-    out.zarray = std::move(meta.zarray);
-    out.zattrs = std::move(meta.zattrs);
-    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(a.shape, "element count"));
-    if (a.dtype.IsVariableLength()) {
-      if (!a.vlen_values || a.vlen_values->size() != count) {
-        return Corrupt(fmt::format("{}: {} values decoded for {} elements", a.path,
-                                   a.vlen_values ? a.vlen_values->size() : 0, count));
-      }
-      out.strings = *a.vlen_values;
-    } else if (whole) {
-      VZ_ASSIGN_OR_RETURN(auto nbytes, CheckedMul(count, a.dtype.size, "array size"));
-      if (a.compact_data.size() != nbytes) {
-        return Corrupt(fmt::format("{}: compact data holds {} bytes, the array needs {}", a.path,
-                                   a.compact_data.size(), nbytes));
-      }
-      out.raw = a.compact_data;
-    } else {
-      const auto& m = a.manifest;
-      const std::size_t rank = m.rank;
-      if (m.size() > 0 && (rank != a.shape.size() || m.coords.size() != m.size() * rank ||
-                           m.lengths.size() != m.size() ||
-                           (!m.path_ids.empty() && m.path_ids.size() != m.size()))) {
-        return Internal(fmt::format("{}: inconsistent chunk manifest", a.path));
-      }
-      out.entries.rank = rank;
-      std::vector<std::uint32_t> chunk(rank);
-      for (std::size_t c = 0; c < m.size(); ++c) {
-        for (std::size_t d = 0; d < rank; ++d) {
-          const std::uint64_t v = m.coords[c * rank + d];
-          if (v > std::numeric_limits<std::uint32_t>::max()) {
-            return LimitExceeded(fmt::format("{}: chunk index {} too large", a.path, v));
-          }
-          chunk[d] = static_cast<std::uint32_t>(v);
-        }
-        auto inl = m.inline_data.find(c);
-        if (inl != m.inline_data.end()) {
-          out.entries.AddInline(chunk, inl->second);
-          continue;
-        }
-        const std::uint32_t path_id = m.path_ids.empty() ? 0 : m.path_ids[c];
-        if (path_id >= store.urls.size()) {
-          return Internal(fmt::format("{}: chunk refers to path #{} of {}", a.path, path_id,
-                                      store.urls.size()));
-        }
-        if (m.lengths[c] < plan.trim) {
-          return Corrupt(
-              fmt::format("{}: chunk of {} bytes is too short for its fletcher32 "
-                          "checksum",
-                          a.path, m.lengths[c]));
-        }
-        out.entries.Add(chunk, path_id, m.offsets[c], m.lengths[c] - plan.trim);
-      }
-    }
-    store.arrays.push_back(std::move(out));
+    VZ_ASSIGN_OR_RETURN(RefArray data, TranslateData(dataset, a, plan));
+    on_array(a, dims[i], netcdf3, plan, std::move(data));
   }
+  return Ok();
+}
+
+// The chunk keys of one array. `shape` is the array's; `utf8` whether in-memory variable-length
+// values are strings (vlen-utf8) rather than sequences (vlen-array, raw bytes).
+Status WriteArrayData(RefsStreamWriter& writer, const std::vector<std::string>& urls,
+                      const RefArray& a, const std::string& prefix,
+                      std::span<const std::uint64_t> shape, bool utf8, std::string& value) {
+  VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
+  const std::vector<std::uint32_t> zeros(shape.size(), 0);
+  std::string key;
+  if (a.strings) {
+    if (count == 0) return Ok();
+    if (a.strings->size() != count) {
+      return Internal(
+          fmt::format("{}: {} strings for {} elements", a.name, a.strings->size(), count));
+    }
+    VZ_ASSIGN_OR_RETURN(auto blob, EncodeVlen(*a.strings, utf8));
+    value.clear();
+    AppendInlineValue(value, blob);
+    SetEntryKey(key, prefix, zeros);
+    writer.Entry(key, value);
+    return Ok();
+  }
+  if (a.raw) {
+    if (count == 0) return Ok();
+    if (a.raw->size() % count != 0) {
+      return Internal(
+          fmt::format("{}: {} bytes in memory for {} elements", a.name, a.raw->size(), count));
+    }
+    value.clear();
+    AppendInlineValue(value, *a.raw);
+    SetEntryKey(key, prefix, zeros);
+    writer.Entry(key, value);
+    return Ok();
+  }
+  const auto& e = a.entries;
+  if (e.size() > 0 && (e.coords.size() != e.size() * e.rank || e.path_ids.size() != e.size() ||
+                       e.lengths.size() != e.size())) {
+    return Internal(fmt::format("{}: inconsistent references", a.name));
+  }
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    SetEntryKey(key, prefix, e.Coords(i));
+    auto inl = e.inline_data.find(i);
+    if (inl != e.inline_data.end()) {
+      value.clear();
+      AppendInlineValue(value, inl->second);
+      writer.Entry(key, value);
+      continue;
+    }
+    if (e.path_ids[i] >= urls.size()) {
+      return Internal(
+          fmt::format("{}: reference to path #{} of {}", a.name, e.path_ids[i], urls.size()));
+    }
+    writer.ReferenceEntry(key, urls[e.path_ids[i]], e.offsets[i], e.lengths[i]);
+  }
+  return Ok();
+}
+
+constexpr std::string_view kGroup = "{\"zarr_format\":2}";
+
+}  // namespace
+
+Result<RefStore> ToRefStore(const model::VirtualDataset& dataset) {
+  RefStore store;
+  store.urls = dataset.paths;
+  VZ_TRY(Translate(
+      dataset,
+      [&](std::string name, const model::Group* g) {
+        store.groups.push_back({std::move(name), g != nullptr ? TranslateGroupAttributesJson(*g)
+                                                              : SortedJson::object()});
+      },
+      [&](const model::Array& a, const std::vector<std::string>& dims, bool netcdf3,
+          const CodecPlan& plan, RefArray data) {
+        ArrayMetadataJson meta = TranslateArrayJson(a, dims, netcdf3, plan);
+        data.zarray = std::move(meta.zarray);
+        data.zattrs = std::move(meta.zattrs);
+        store.arrays.push_back(std::move(data));
+      }));
   return store;
+}
+
+Status WriteTranslated(const model::VirtualDataset& dataset, std::ostream& out) {
+  struct Pending {
+    const model::Array* array;
+    ArrayMetadata meta;
+    RefArray data;
+  };
+  std::vector<std::pair<std::string, std::string>> groups;  // key prefix, .zattrs text
+  std::vector<Pending> arrays;
+  VZ_TRY(Translate(
+      dataset,
+      [&](const std::string& name, const model::Group* g) {
+        groups.emplace_back(KeyPrefix(name), g != nullptr ? TranslateGroupAttributes(*g) : "{}");
+      },
+      [&](const model::Array& a, const std::vector<std::string>& dims, bool netcdf3,
+          const CodecPlan& plan, RefArray data) {
+        arrays.push_back({&a, TranslateArray(a, dims, netcdf3, plan), std::move(data)});
+      }));
+  RefsStreamWriter writer(out);
+  for (const auto& [prefix, zattrs] : groups) {
+    writer.StringEntry(prefix + ".zgroup", kGroup);
+    writer.StringEntry(prefix + ".zattrs", zattrs);
+  }
+  std::string value;
+  for (const auto& p : arrays) {
+    const std::string prefix = KeyPrefix(p.data.name);
+    writer.StringEntry(prefix + ".zarray", p.meta.zarray);
+    writer.StringEntry(prefix + ".zattrs", p.meta.zattrs);
+    const auto& t = p.array->dtype;
+    const bool utf8 = !(t.kind == model::DType::Kind::kVlenSequence && !t.fields.empty());
+    VZ_TRY(WriteArrayData(writer, dataset.paths, p.data, prefix, p.array->shape, utf8, value));
+  }
+  return writer.Finish();
 }
 
 Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOptions& options) {
@@ -275,7 +401,6 @@ Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOption
   auto consolidate = [&](const std::string& key, const SortedJson& value) {
     if (options.consolidated) consolidated[key] = value;
   };
-  constexpr std::string_view kGroup = "{\"zarr_format\":2}";
   std::string text;
   for (const auto& g : store.groups) {
     const std::string prefix = KeyPrefix(g.name);
@@ -308,56 +433,14 @@ Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOption
     AppendJson(text, a.zattrs);
     writer.StringEntry(prefix + ".zattrs", text);
     consolidate(prefix + ".zattrs", a.zattrs);
-
-    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
-    const std::vector<std::uint32_t> zeros(shape.size(), 0);
+    // vlen-utf8 and vlen-array share one framing; only vlen-utf8 wants valid UTF-8.
+    bool utf8 = true;
     if (a.strings) {
-      if (count == 0) continue;
-      if (a.strings->size() != count) {
-        return Internal(
-            fmt::format("{}: {} strings for {} elements", a.name, a.strings->size(), count));
-      }
-      // vlen-utf8 and vlen-array share one framing; only vlen-utf8 wants valid UTF-8.
       const SortedJson filters = a.zarray.value("filters", SortedJson());
-      const bool utf8 = !(filters.is_array() && filters.size() == 1 &&
-                          filters[0].value("id", "") == "vlen-array");
-      VZ_ASSIGN_OR_RETURN(auto blob, EncodeVlen(*a.strings, utf8));
-      value.clear();
-      AppendInlineValue(value, blob);
-      writer.Entry(EntryKey(prefix, zeros), value);
-      continue;
+      utf8 = !(filters.is_array() && filters.size() == 1 &&
+               filters[0].value("id", "") == "vlen-array");
     }
-    if (a.raw) {
-      if (count == 0) continue;
-      if (a.raw->size() % count != 0) {
-        return Internal(
-            fmt::format("{}: {} bytes in memory for {} elements", a.name, a.raw->size(), count));
-      }
-      value.clear();
-      AppendInlineValue(value, *a.raw);
-      writer.Entry(EntryKey(prefix, zeros), value);
-      continue;
-    }
-    const auto& e = a.entries;
-    if (e.size() > 0 && (e.coords.size() != e.size() * e.rank || e.path_ids.size() != e.size() ||
-                         e.lengths.size() != e.size())) {
-      return Internal(fmt::format("{}: inconsistent references", a.name));
-    }
-    for (std::size_t i = 0; i < e.size(); ++i) {
-      const std::string key = EntryKey(prefix, e.Coords(i));
-      auto inl = e.inline_data.find(i);
-      if (inl != e.inline_data.end()) {
-        value.clear();
-        AppendInlineValue(value, inl->second);
-        writer.Entry(key, value);
-        continue;
-      }
-      if (e.path_ids[i] >= store.urls.size()) {
-        return Internal(fmt::format("{}: reference to path #{} of {}", a.name, e.path_ids[i],
-                                    store.urls.size()));
-      }
-      writer.ReferenceEntry(key, store.urls[e.path_ids[i]], e.offsets[i], e.lengths[i]);
-    }
+    VZ_TRY(WriteArrayData(writer, store.urls, a, prefix, shape, utf8, value));
   }
   if (options.consolidated) {
     text.clear();

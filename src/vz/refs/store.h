@@ -90,6 +90,12 @@ struct WriteOptions {
 // Writes the store as kerchunk JSON v1, streaming.
 Status WriteRefStore(const RefStore& store, std::ostream& out, const WriteOptions& options = {});
 
+// Translates and writes a dataset: the same bytes as WriteRefStore(ToRefStore(dataset)), with
+// .zarray/.zattrs rendered straight from the model instead of through JSON trees (which cost a
+// scan more than reading the file). The whole dataset is translated before anything is written,
+// so a translation error leaves `out` untouched.
+Status WriteTranslated(const model::VirtualDataset& dataset, std::ostream& out);
+
 // Reads kerchunk JSON v1 written by vzgen, kerchunk or VirtualiZarr (tolerating ujson's "\/"
 // escapes and bare NaN/Infinity). Inline chunks of arrays without codecs whose single chunk
 // covers the whole array are read into `raw`; vlen-utf8 ones into `strings`. `label` names the

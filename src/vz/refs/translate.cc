@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string_view>
@@ -242,6 +243,107 @@ SortedJson UintList(std::span<const std::uint64_t> values, bool zero_to_one) {
   SortedJson out = SortedJson::array();
   for (auto v : values) out.push_back(zero_to_one && v == 0 ? std::uint64_t{1} : v);
   return out;
+}
+
+void AppendUintList(std::string& out, std::span<const std::uint64_t> values, bool zero_to_one) {
+  out += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    fmt::format_to(std::back_inserter(out), "{}",
+                   zero_to_one && values[i] == 0 ? std::uint64_t{1} : values[i]);
+  }
+  out += ']';
+}
+
+// The text of AppendJson(ToSorted(v)) without building the sorted tree: object keys are
+// sanitised, then sorted (bytewise, as std::map orders them), and of keys equal after
+// sanitising the last one wins. Strings need no sanitising here: AppendJsonString replaces
+// ill-formed UTF-8 exactly as SanitizeUtf8 does.
+struct SortedMember {
+  std::string_view key;
+  const model::Json* value;  // nullptr: the _ARRAY_DIMENSIONS list
+};
+
+void AppendSortedJson(std::string& out, const model::Json& v);
+
+// Sorts members by key, keeping only the last of equal keys, and appends them as an object.
+// `keys` owns the sanitised copies of keys that needed it; `dims` renders a nullptr value.
+void AppendSortedMembers(std::string& out, std::vector<SortedMember>& members,
+                         const std::vector<std::string>* dims) {
+  std::stable_sort(members.begin(), members.end(),
+                   [](const SortedMember& a, const SortedMember& b) { return a.key < b.key; });
+  out += '{';
+  bool first = true;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i + 1 < members.size() && members[i + 1].key == members[i].key) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, members[i].key);
+    out += ':';
+    if (members[i].value != nullptr) {
+      AppendSortedJson(out, *members[i].value);
+      continue;
+    }
+    out += '[';
+    for (std::size_t d = 0; dims != nullptr && d < dims->size(); ++d) {
+      if (d > 0) out += ',';
+      AppendJsonString(out, (*dims)[d]);
+    }
+    out += ']';
+  }
+  out += '}';
+}
+
+// The key as a sorted map would hold it: `text` itself when well-formed, else a sanitised copy
+// kept in `owned` (whose capacity the caller reserved, so that earlier views stay valid).
+std::string_view SortKey(const std::string& text, std::vector<std::string>& owned) {
+  if (IsValidUtf8(text)) return text;
+  owned.push_back(SanitizeUtf8(text));
+  return owned.back();
+}
+
+void AppendSortedJson(std::string& out, const model::Json& v) {
+  switch (v.type()) {
+    case model::Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& x : v) {
+        if (!first) out += ',';
+        first = false;
+        AppendSortedJson(out, x);
+      }
+      out += ']';
+      return;
+    }
+    case model::Json::value_t::object: {
+      std::vector<std::string> owned;
+      owned.reserve(v.size());
+      std::vector<SortedMember> members;
+      members.reserve(v.size());
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        members.push_back({SortKey(it.key(), owned), &*it});
+      }
+      AppendSortedMembers(out, members, nullptr);
+      return;
+    }
+    default:
+      AppendJson(out, v);
+  }
+}
+
+// AppendJson(AttributesJson(...)) without the tree.
+void AppendAttributes(std::string& out, const std::vector<model::Attribute>& attributes,
+                      const std::set<std::string>& drop, const std::vector<std::string>* dims) {
+  std::vector<std::string> owned;
+  owned.reserve(attributes.size());
+  std::vector<SortedMember> members;
+  members.reserve(attributes.size() + 1);
+  for (const auto& a : attributes) {
+    if (IsHiddenAttribute(a) || drop.count(a.name) != 0) continue;
+    members.push_back({SortKey(a.name, owned), &a.value});
+  }
+  if (dims != nullptr) members.push_back({"_ARRAY_DIMENSIONS", nullptr});
+  AppendSortedMembers(out, members, dims);
 }
 
 }  // namespace
@@ -506,73 +608,112 @@ bool HasUnwrittenChunks(const model::Array& array) {
 }
 }  // namespace
 
-ArrayMetadataJson TranslateArrayJson(const model::Array& array,
-                                     const std::vector<std::string>& dims, bool netcdf3,
-                                     const CodecPlan& plan) {
-  const bool vlen = array.dtype.IsVariableLength();
+namespace {
+
+// What .zarray holds besides the fixed members, and the attributes the fill value consumed.
+struct ZarrayParts {
+  bool vlen = false;
+  bool in_memory = false;
+  SortedJson fill;
+  std::set<std::string> consumed;
+  std::span<const std::uint64_t> chunks;
+};
+
+ZarrayParts ChooseParts(const model::Array& array, bool netcdf3) {
+  ZarrayParts p;
+  p.vlen = array.dtype.IsVariableLength();
   // Compact arrays, and arrays MaterializeInline decoded (it turns them into compact ones), are
   // held whole and raw in the references: one chunk, no filters.
-  const bool in_memory = array.layout == model::Layout::kCompact;
-  const bool whole = vlen || in_memory;
+  p.in_memory = array.layout == model::Layout::kCompact;
+  p.chunks = p.vlen || p.in_memory ? array.shape : array.chunk_shape;
 
   // Fill value, in kerchunk's order of rules (KERCHUNK.md 4.3).
-  SortedJson fill = nullptr;
   const Kind kind = array.dtype.kind;
   // The rules' order matters more than merging branches that happen to agree.
-  if (netcdf3 || in_memory || vlen) {  // NOLINT(bugprone-branch-clone)
-    fill = nullptr;
+  if (netcdf3 || p.in_memory || p.vlen) {  // NOLINT(bugprone-branch-clone)
+    p.fill = nullptr;
   } else if (kind == Kind::kFixedString) {  // NOLINT(bugprone-branch-clone)
-    fill = DecodeFillValue(array.dtype, array.fill_value);
+    p.fill = DecodeFillValue(array.dtype, array.fill_value);
   } else if (UsesNetcdfFillRule(array)) {
     // kerchunk's rule is null here; but with null, zarr returns uninitialised memory for
     // chunks the file never wrote. When some are missing, the HDF5 fill value (what netCDF
     // and h5py return for them) is the only right answer.
-    fill = HasUnwrittenChunks(array) ? DecodeFillValue(array.dtype, array.fill_value) : nullptr;
+    p.fill = HasUnwrittenChunks(array) ? DecodeFillValue(array.dtype, array.fill_value) : nullptr;
   } else if (kind == Kind::kCompound) {
-    fill = nullptr;
+    p.fill = nullptr;
   } else {
-    fill = DecodeFillValue(array.dtype, array.fill_value);
+    p.fill = DecodeFillValue(array.dtype, array.fill_value);
   }
-  std::set<std::string> consumed;
-  std::vector<std::string> fill_attributes = {"_FillValue"};
-  if (netcdf3) fill_attributes = {"missing_value", "_FillValue"};
-  for (const auto& name : fill_attributes) {
+  static const std::vector<std::string> kNetcdf3Fill = {"missing_value", "_FillValue"};
+  static const std::vector<std::string> kFill = {"_FillValue"};
+  for (const auto& name : netcdf3 ? kNetcdf3Fill : kFill) {
     const auto* attr = FindAttribute(array, name);
     if (attr == nullptr) continue;
     auto encoded = EncodeAttributeFill(array.dtype, attr->value);
     if (!encoded) continue;
-    fill = std::move(*encoded);
-    consumed.insert(name);
+    p.fill = std::move(*encoded);
+    p.consumed.insert(name);
     break;
   }
-  if (netcdf3 && !consumed.empty()) consumed = {"missing_value", "_FillValue"};
+  if (netcdf3 && !p.consumed.empty()) p.consumed = {"missing_value", "_FillValue"};
+  return p;
+}
 
+SortedJson FiltersJson(const model::Array& array, const ZarrayParts& p, const CodecPlan& plan) {
+  if (p.vlen) return SortedJson::array({VlenCodec(array.dtype)});
+  if (p.in_memory) return nullptr;
+  return plan.filters;
+}
+
+}  // namespace
+
+ArrayMetadataJson TranslateArrayJson(const model::Array& array,
+                                     const std::vector<std::string>& dims, bool netcdf3,
+                                     const CodecPlan& plan) {
+  ZarrayParts p = ChooseParts(array, netcdf3);
   ArrayMetadataJson meta;
   meta.zarray = SortedJson::object();
-  meta.zarray["chunks"] = UintList(whole ? array.shape : array.chunk_shape, true);
+  meta.zarray["chunks"] = UintList(p.chunks, true);
   meta.zarray["compressor"] = nullptr;
-  meta.zarray["dtype"] = vlen ? SortedJson("|O") : ZarrDtype(array.dtype);
-  meta.zarray["fill_value"] = fill;
-  if (vlen) {
-    meta.zarray["filters"] = SortedJson::array({VlenCodec(array.dtype)});
-  } else if (in_memory) {
-    meta.zarray["filters"] = nullptr;
-  } else {
-    meta.zarray["filters"] = plan.filters;
-  }
+  meta.zarray["dtype"] = p.vlen ? SortedJson("|O") : ZarrDtype(array.dtype);
+  meta.zarray["fill_value"] = std::move(p.fill);
+  meta.zarray["filters"] = FiltersJson(array, p, plan);
   meta.zarray["order"] = "C";
   meta.zarray["shape"] = UintList(array.shape, false);
   meta.zarray["zarr_format"] = 2;
-  meta.zattrs = AttributesJson(array.attributes, consumed, &dims);
+  meta.zattrs = AttributesJson(array.attributes, p.consumed, &dims);
   return meta;
 }
 
 ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
                              bool netcdf3, const CodecPlan& plan) {
-  const ArrayMetadataJson j = TranslateArrayJson(array, dims, netcdf3, plan);
+  // The same text as AppendJson(TranslateArrayJson(...)), written directly: the members in
+  // sorted order, the attributes without a sorted tree.
+  const ZarrayParts p = ChooseParts(array, netcdf3);
   ArrayMetadata meta;
-  AppendJson(meta.zarray, j.zarray);
-  AppendJson(meta.zattrs, j.zattrs);
+  std::string& z = meta.zarray;
+  z += "{\"chunks\":";
+  AppendUintList(z, p.chunks, true);
+  z += ",\"compressor\":null,\"dtype\":";
+  if (p.vlen) {
+    z += "\"|O\"";
+  } else if (array.dtype.kind != Kind::kCompound) {
+    AppendJsonString(z, array.dtype.NumpyStr());
+  } else {
+    AppendJson(z, ZarrDtype(array.dtype));
+  }
+  z += ",\"fill_value\":";
+  AppendJson(z, p.fill);
+  z += ",\"filters\":";
+  if (p.vlen || p.in_memory) {
+    AppendJson(z, FiltersJson(array, p, plan));
+  } else {
+    AppendJson(z, plan.filters);  // FiltersJson would copy it
+  }
+  z += ",\"order\":\"C\",\"shape\":";
+  AppendUintList(z, array.shape, false);
+  z += ",\"zarr_format\":2}";
+  AppendAttributes(meta.zattrs, array.attributes, p.consumed, &dims);
   return meta;
 }
 
@@ -582,7 +723,7 @@ SortedJson TranslateGroupAttributesJson(const model::Group& group) {
 
 std::string TranslateGroupAttributes(const model::Group& group) {
   std::string out;
-  AppendJson(out, TranslateGroupAttributesJson(group));
+  AppendAttributes(out, group.attributes, {}, nullptr);
   return out;
 }
 

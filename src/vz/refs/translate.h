@@ -72,7 +72,8 @@ struct ArrayMetadata {
 };
 
 // .zarray and .zattrs for an array that gets keys. `dims` comes from ResolveDimensions.
-// `netcdf3` selects the netCDF-3 fill rule (missing_value before _FillValue).
+// `netcdf3` selects the netCDF-3 fill rule (missing_value before _FillValue). The text is that
+// of TranslateArrayJson written compactly, rendered without building the JSON trees.
 ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::string>& dims,
                              bool netcdf3, const CodecPlan& plan);
 
@@ -85,7 +86,8 @@ ArrayMetadataJson TranslateArrayJson(const model::Array& array,
                                      const std::vector<std::string>& dims, bool netcdf3,
                                      const CodecPlan& plan);
 
-// .zattrs of a group: its attributes minus hidden ones, keys sorted.
+// .zattrs of a group: its attributes minus hidden ones, keys sorted (the text is rendered
+// directly; the Json form is what reference stores hold).
 std::string TranslateGroupAttributes(const model::Group& group);
 SortedJson TranslateGroupAttributesJson(const model::Group& group);
 
