@@ -167,7 +167,8 @@ Status Reader::ParseMessages(ByteCursor& cur, int version, bool creation_order,
 }
 
 Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth) {
-  const std::string where = fmt::format("in object header at {}", Hex(ctx.Absolute(address)));
+  // Formatted only for an error.
+  auto where = [&] { return fmt::format("in object header at {}", Hex(ctx.Absolute(address))); };
   if (ctx.IsUndefined(address) || address >= ctx.file_size) {
     return Corrupt(fmt::format("object header address {} outside the file", Hex(address)));
   }
@@ -184,7 +185,7 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
     VZ_TRY(c.Skip(4));
     VZ_ASSIGN_OR_RETURN(auto v, c.U8());
     if (v != 2)
-      return std::move(Unsupported(fmt::format("object header version {}", v))).Annotate(where);
+      return std::move(Unsupported(fmt::format("object header version {}", v))).Annotate(where());
     VZ_ASSIGN_OR_RETURN(auto flags, c.U8());
     creation_order = (flags & 0x04) != 0;
     if (flags & 0x20) VZ_TRY(c.Skip(16));
@@ -201,19 +202,20 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
     ByteCursor mc(std::span<const std::uint8_t>(all).subspan(prefix, covered - prefix),
                   ctx.Absolute(address) + prefix);
     auto s = ParseMessages(mc, 2, creation_order, msgs, cont);
-    if (!s.ok()) return std::move(s).Annotate(where).error();
+    if (!s.ok()) return std::move(s).Annotate(where()).error();
   } else {
     ByteCursor c(pre, ctx.Absolute(address));
     VZ_ASSIGN_OR_RETURN(auto v, c.U8());
     if (v != 1) {
-      return std::move(Corrupt(fmt::format("unknown object header version {}", v))).Annotate(where);
+      return std::move(Corrupt(fmt::format("unknown object header version {}", v)))
+          .Annotate(where());
     }
     VZ_TRY(c.Skip(7));
     VZ_ASSIGN_OR_RETURN(auto size, c.U32());
     VZ_ASSIGN_OR_RETURN(auto all, ctx.Read(address + 16, size, "object header"));
     ByteCursor mc(all, ctx.Absolute(address + 16));
     auto s = ParseMessages(mc, 1, false, msgs, cont);
-    if (!s.ok()) return std::move(s).Annotate(where).error();
+    if (!s.ok()) return std::move(s).Annotate(where()).error();
   }
   std::uint32_t n_cont = 0;
   std::set<std::uint64_t> seen;
@@ -222,7 +224,7 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
     cont.pop_front();
     if (++n_cont > ctx.limits.max_header_continuations || !seen.insert(addr).second) {
       return std::move(Corrupt("object header continuation loop or too many continuations"))
-          .Annotate(where);
+          .Annotate(where());
     }
     VZ_ASSIGN_OR_RETURN(auto chunk, ctx.Read(addr, len, "object header continuation"));
     Status s;
@@ -230,7 +232,7 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
       if (chunk.size() < 8 || std::memcmp(chunk.data(), "OCHK", 4) != 0) {
         return std::move(Corrupt(fmt::format("object header continuation at {}: bad signature",
                                              Hex(ctx.Absolute(addr)))))
-            .Annotate(where);
+            .Annotate(where());
       }
       const std::size_t covered = chunk.size() - 4;
       VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(chunk).first(covered),
@@ -243,12 +245,12 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
       ByteCursor mc(chunk, ctx.Absolute(addr));
       s = ParseMessages(mc, 1, false, msgs, cont);
     }
-    if (!s.ok()) return std::move(s).Annotate(where).error();
+    if (!s.ok()) return std::move(s).Annotate(where()).error();
   }
   for (auto& m : msgs) {
     if (m.flags & 0x02) {
       auto s = ResolveShared(m, depth);
-      if (!s.ok()) return std::move(s).Annotate(where).error();
+      if (!s.ok()) return std::move(s).Annotate(where()).error();
     }
   }
   return msgs;
@@ -942,8 +944,8 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
     a.value = "";
     return a;
   }
-  a.shape = space.dims;
-  VZ_ASSIGN_OR_RETURN(auto n, CheckedProduct(space.dims, "attribute element count"));
+  a.shape = std::move(space.dims);
+  VZ_ASSIGN_OR_RETURN(auto n, CheckedProduct(a.shape, "attribute element count"));
   if (n > ctx.limits.max_elements_decoded) return LimitExceeded("attribute has too many elements");
   if (a.dtype.size == 0 && n > 0) {
     return Corrupt(fmt::format("attribute {} has a zero-size datatype", a.name));
@@ -958,10 +960,14 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
     return Corrupt(
         fmt::format("attribute {} data truncated at {}", a.name, Hex(cur.file_offset())));
   auto data = cur.rest();
-  std::vector<Json> flat;
   VZ_ASSIGN_OR_RETURN(auto count, CheckedMul(n, sub, "attribute element count"));
   if (count > ctx.limits.max_elements_decoded)
     return LimitExceeded("attribute has too many elements");
+  if (count == 1) {  // most attributes: one value, no list
+    VZ_ASSIGN_OR_RETURN(a.value, DecodeElement(elem, data.first(elem.size), refs));
+    return a;
+  }
+  std::vector<Json> flat;
   flat.reserve(static_cast<std::size_t>(count));
   for (std::uint64_t i = 0; i < count; ++i) {
     VZ_ASSIGN_OR_RETURN(
@@ -969,10 +975,11 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
                     elem, data.subspan(static_cast<std::size_t>(i * elem.size), elem.size), refs));
     flat.push_back(std::move(v));
   }
-  std::vector<std::uint64_t> shape = space.dims;
+  std::vector<std::uint64_t> shape = a.shape;
   shape.insert(shape.end(), a.dtype.subshape.begin(), a.dtype.subshape.end());
-  if (count == 1) {
-    a.value = flat.empty() ? Json(nullptr) : std::move(flat[0]);
+  if (shape.size() == 1) {  // a list: the decoded values as they are
+    a.value = Json::array();
+    a.value.get_ref<Json::array_t&>() = std::move(flat);
     return a;
   }
   // Nest row-major.
@@ -1020,6 +1027,8 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
     return std::move(e.Annotate(fmt::format("in message type {} at {}", m.type, Hex(m.offset))))
         .Annotate("in " + path);
   };
+  attrs.reserve(static_cast<std::size_t>(
+      std::count_if(msgs.begin(), msgs.end(), [](const Message& m) { return m.type == 0x0C; })));
   for (const auto& m : msgs) {
     ByteCursor c(m.body, m.offset);
     switch (m.type) {
@@ -1122,6 +1131,7 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
         } else {
           auto r = ReadDenseAttributes(ctx, info->heap, info->name_index);
           if (!r.ok()) return annotate(std::move(r).error(), m);
+          attrs.reserve(attrs.size() + r->size());
           for (auto& body : *r) {
             std::vector<std::uint64_t> refs;
             auto a = ParseAttribute(body, m.offset, &refs);

@@ -611,7 +611,7 @@ bool HasUnwrittenChunks(const model::Array& array) {
 namespace {
 
 // What .zarray holds besides the fixed members, and the attributes the fill value consumed.
-struct ZarrayParts {
+struct ZarrayParts {  // NOLINT(bugprone-exception-escape): nlohmann::json member
   bool vlen = false;
   bool in_memory = false;
   SortedJson fill;
