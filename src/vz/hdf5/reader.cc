@@ -496,7 +496,8 @@ Result<DType> Reader::ParseDatatype(ByteCursor& cur, int depth) {
 
 struct Space {
   bool null = false;
-  std::vector<std::uint64_t> dims, max_dims;
+  std::vector<std::uint64_t> dims;
+  std::vector<std::uint64_t> max_dims;  // empty when the file gives none: the same as dims
 };
 
 Result<Space> ParseDataspace(const FileContext& ctx, ByteCursor& cur) {
@@ -513,17 +514,17 @@ Result<Space> ParseDataspace(const FileContext& ctx, ByteCursor& cur) {
     return Unsupported(fmt::format("dataspace version {}", version));
   }
   if (rank > ctx.limits.max_rank) return LimitExceeded(fmt::format("dataspace rank {}", rank));
+  s.dims.reserve(rank);
   for (int i = 0; i < rank; ++i) {
     VZ_ASSIGN_OR_RETURN(auto d, ctx.ReadLength(cur));
     s.dims.push_back(d);
   }
   if (flags & 1) {
+    s.max_dims.reserve(rank);
     for (int i = 0; i < rank; ++i) {
       VZ_ASSIGN_OR_RETURN(auto d, ctx.ReadLength(cur));
       s.max_dims.push_back(ctx.IsUndefined(d) ? model::Array::kUnlimited : d);
     }
-  } else {
-    s.max_dims = s.dims;
   }
   return s;
 }
@@ -1201,14 +1202,15 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   if (has_space && has_layout) {
     model::Array arr;
     arr.path = path;
-    arr.dtype = dtype;
+    arr.dtype = std::move(dtype);
     arr.unsupported = unsupported;
     if (!space.null) {
-      arr.shape = space.dims;
-      arr.max_shape = space.max_dims;
+      arr.max_shape = space.max_dims.empty() ? space.dims : std::move(space.max_dims);
+      arr.shape = std::move(space.dims);
     }
-    arr.fill_value = fill;
-    arr.filters = filters;
+    arr.fill_value = std::move(fill);
+    const bool filtered = !filters.empty();
+    arr.filters = std::move(filters);
     arr.attributes = std::move(attrs);
     ByteCursor lc(layout_msg->body, layout_msg->offset);
     auto lr = ParseDataLayout(ctx, lc, arr.shape.size());
@@ -1250,7 +1252,7 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
         in.layout = &dl;
         in.dims = arr.shape;
         in.max_dims = arr.max_shape;
-        in.filtered = !filters.empty();
+        in.filtered = filtered;
         if (arr.unsupported.empty()) {
           auto cr = ReadChunkIndex(ctx, in);
           if (!cr.ok()) return std::move(cr).Annotate("in chunk index of " + path).error();

@@ -354,13 +354,16 @@ CodecPlan PlanCodecs(const model::Array& array) {
   const auto& filters = array.filters;
   for (std::size_t i = 0; i < filters.size(); ++i) {
     const auto& f = filters[i];
-    SortedJson codec;
+    // Members set one by one: nlohmann's initializer lists copy every value twice.
+    SortedJson codec = SortedJson::object();
     switch (f.id) {
       case kFilterDeflate:
-        codec = {{"id", "zlib"}, {"level", ClientData(f, 0, 6)}};
+        codec["id"] = "zlib";
+        codec["level"] = ClientData(f, 0, 6);
         break;
       case kFilterShuffle:
-        codec = {{"id", "shuffle"}, {"elementsize", array.dtype.size}};
+        codec["id"] = "shuffle";
+        codec["elementsize"] = array.dtype.size;
         break;
       case kFilterFletcher32:
         if (i + 1 != filters.size()) {
@@ -374,18 +377,20 @@ CodecPlan PlanCodecs(const model::Array& array) {
         static constexpr std::array<const char*, 6> kNames = {"blosclz", "lz4",  "lz4hc",
                                                               "snappy",  "zlib", "zstd"};
         const std::uint32_t code = ClientData(f, 6, 0);
-        codec = {{"id", "blosc"},
-                 {"cname", code < kNames.size() ? kNames[code] : "blosclz"},
-                 {"clevel", ClientData(f, 4, 5)},
-                 {"shuffle", ClientData(f, 5, 1)},
-                 {"blocksize", 0}};
+        codec["id"] = "blosc";
+        codec["cname"] = code < kNames.size() ? kNames[code] : "blosclz";
+        codec["clevel"] = ClientData(f, 4, 5);
+        codec["shuffle"] = ClientData(f, 5, 1);
+        codec["blocksize"] = 0;
         break;
       }
       case kFilterZstd:
-        codec = {{"id", "zstd"}, {"level", ClientData(f, 0, 3)}};
+        codec["id"] = "zstd";
+        codec["level"] = ClientData(f, 0, 3);
         break;
       case kFilterBzip2:
-        codec = {{"id", "bz2"}, {"level", std::clamp<std::uint32_t>(ClientData(f, 0, 9), 1, 9)}};
+        codec["id"] = "bz2";
+        codec["level"] = std::clamp<std::uint32_t>(ClientData(f, 0, 9), 1, 9);
         break;
       default:
         if (!plan.needs_decode) {
