@@ -262,16 +262,19 @@ void AppendUintList(std::string& out, std::span<const std::uint64_t> values, boo
 struct SortedMember {
   std::string_view key;
   const model::Json* value;  // nullptr: the _ARRAY_DIMENSIONS list
+  std::size_t order;         // position in the source, which breaks ties between equal keys
 };
 
 void AppendSortedJson(std::string& out, const model::Json& v);
 
-// Sorts members by key, keeping only the last of equal keys, and appends them as an object.
-// `keys` owns the sanitised copies of keys that needed it; `dims` renders a nullptr value.
+// Sorts members by key, keeping only the last of equal keys, and appends them as an object;
+// `dims` is what a member with a null value holds.
 void AppendSortedMembers(std::string& out, std::vector<SortedMember>& members,
                          const std::vector<std::string>* dims) {
-  std::stable_sort(members.begin(), members.end(),
-                   [](const SortedMember& a, const SortedMember& b) { return a.key < b.key; });
+  // Ordered by key, then by position (std::sort needs no buffer, unlike std::stable_sort).
+  std::sort(members.begin(), members.end(), [](const SortedMember& a, const SortedMember& b) {
+    return a.key != b.key ? a.key < b.key : a.order < b.order;
+  });
   out += '{';
   bool first = true;
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -321,7 +324,7 @@ void AppendSortedJson(std::string& out, const model::Json& v) {
       std::vector<SortedMember> members;
       members.reserve(v.size());
       for (auto it = v.begin(); it != v.end(); ++it) {
-        members.push_back({SortKey(it.key(), owned), &*it});
+        members.push_back({SortKey(it.key(), owned), &*it, members.size()});
       }
       AppendSortedMembers(out, members, nullptr);
       return;
@@ -340,9 +343,9 @@ void AppendAttributes(std::string& out, const std::vector<model::Attribute>& att
   members.reserve(attributes.size() + 1);
   for (const auto& a : attributes) {
     if (IsHiddenAttribute(a) || drop.count(a.name) != 0) continue;
-    members.push_back({SortKey(a.name, owned), &a.value});
+    members.push_back({SortKey(a.name, owned), &a.value, members.size()});
   }
-  if (dims != nullptr) members.push_back({"_ARRAY_DIMENSIONS", nullptr});
+  if (dims != nullptr) members.push_back({"_ARRAY_DIMENSIONS", nullptr, members.size()});
   AppendSortedMembers(out, members, dims);
 }
 
