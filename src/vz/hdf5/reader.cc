@@ -17,6 +17,7 @@
 
 #include "vz/base/byte_cursor.h"
 #include "vz/base/checked.h"
+#include "vz/base/utf8.h"
 #include "vz/codecs/assemble.h"
 #include "vz/codecs/codecs.h"
 #include "vz/hdf5/btree2.h"
@@ -561,38 +562,6 @@ Result<std::vector<model::Filter>> ParseFilters(ByteCursor& cur) {
 }
 
 // ---------------------------------------------------------------- attribute values
-
-// nlohmann::json refuses invalid UTF-8 when dumping: replace bad bytes with U+FFFD as
-// Python's decode(errors="replace") would.
-std::string SanitizeUtf8(std::string in) {
-  if (std::all_of(in.begin(), in.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
-    return in;  // ASCII, the usual case
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    std::size_t len = c < 0x80         ? 1
-                      : (c >> 5) == 6  ? 2
-                      : (c >> 4) == 14 ? 3
-                      : (c >> 3) == 30 ? 4
-                                       : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && len == 2 && c < 0xc2) ok = false;
-    if (ok) {
-      out.append(in, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
 
 std::string DecodeFixedString(std::span<const std::uint8_t> p) {
   std::size_t n = p.size();

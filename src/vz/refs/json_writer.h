@@ -12,15 +12,13 @@
 #include <string_view>
 
 #include "vz/base/error.h"
+#include "vz/base/utf8.h"
 
 namespace vz::refs {
 
-// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool IsValidUtf8(std::span<const std::uint8_t> bytes);
-bool IsValidUtf8(std::string_view text);
-
-// `text` with every ill-formed subsequence replaced by U+FFFD (one per maximal subpart).
-std::string SanitizeUtf8(std::string_view text);
+// IsValidUtf8 and SanitizeUtf8 (vz/base/utf8.h) decide what is text.
+using vz::IsValidUtf8;
+using vz::SanitizeUtf8;
 
 // Appends `text` as a quoted JSON string: '"' and '\' escaped, control characters as \n, \t, ...
 // or \u00XX, well-formed UTF-8 copied through, ill-formed bytes replaced by U+FFFD.
