@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -64,11 +66,37 @@ Error PermissionDenied(std::string message);
 Error Incompatible(std::string message);
 Error Internal(std::string message);
 
+namespace detail {
+
+// An Error held by pointer: a Result that succeeded (nearly all of them: every field a parser
+// reads is one) stays two words and costs nothing to destroy; only a failure allocates.
+class ErrorBox {
+ public:
+  explicit ErrorBox(Error error) : error_(std::make_unique<Error>(std::move(error))) {}
+  ErrorBox(const ErrorBox& other) : error_(std::make_unique<Error>(*other.error_)) {}
+  ErrorBox& operator=(const ErrorBox& other) {
+    if (this != &other) error_ = std::make_unique<Error>(*other.error_);
+    return *this;
+  }
+  ErrorBox(ErrorBox&&) noexcept = default;
+  ErrorBox& operator=(ErrorBox&&) noexcept = default;
+  ~ErrorBox() = default;
+
+  Error& get() { return *error_; }
+  const Error& get() const { return *error_; }
+
+ private:
+  std::unique_ptr<Error> error_;
+};
+
+}  // namespace detail
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)                        // NOLINT(google-explicit-constructor)
+      : v_(std::in_place_index<1>, std::move(error)) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -82,38 +110,45 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { return std::get<1>(v_); }
-  Error&& error() && { return std::get<1>(std::move(v_)); }
+  const Error& error() const& { return std::get<1>(v_).get(); }
+  Error&& error() && { return std::move(std::get<1>(v_).get()); }
 
   // On error, adds a context line; on success does nothing.
   // Returns by value so that `r = std::move(r).Annotate(...)` is not a self-move.
   Result Annotate(std::string context) && {
-    if (!ok()) std::get<1>(v_).Annotate(std::move(context));
+    if (!ok()) std::get<1>(v_).get().Annotate(std::move(context));
     return std::move(*this);
   }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, detail::ErrorBox> v_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const Error& error() const& { return error_; }
-  Error&& error() && { return std::move(error_); }
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  // The error; an Internal one when there is none (asking is a bug, not a crash).
+  const Error& error() const& { return error_ ? error_->get() : NoError(); }
+  Error&& error() && {
+    if (!error_) error_.emplace(NoError());
+    return std::move(error_->get());
+  }
   Result Annotate(std::string context) && {
-    if (!ok_) error_.Annotate(std::move(context));
+    if (error_) error_->get().Annotate(std::move(context));
     return std::move(*this);
   }
 
  private:
-  Error error_{ErrorCode::kInternal, ""};
-  bool ok_ = true;
+  static const Error& NoError() {
+    static const Error kNone(ErrorCode::kInternal, "no error");
+    return kNone;
+  }
+  std::optional<detail::ErrorBox> error_;
 };
 
 using Status = Result<void>;
