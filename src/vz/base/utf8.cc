@@ -1,5 +1,7 @@
 #include "vz/base/utf8.h"
 
+#include <cstring>
+
 namespace vz {
 
 namespace {
@@ -63,6 +65,19 @@ void ForEachUtf8Piece(const unsigned char* data, std::size_t size, Fn&& fn) {
 bool ValidUtf8(const unsigned char* data, std::size_t size) {
   std::size_t i = 0;
   while (i < size) {
+    // ASCII, the usual case, eight bytes at a time.
+    if (i + 8 <= size) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, data + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    if (data[i] < 0x80) {
+      ++i;
+      continue;
+    }
     std::size_t skip = 1;
     const std::size_t len = Utf8SequenceLength(data, size, i, &skip);
     if (len == 0) return false;

@@ -17,10 +17,11 @@ TEST(Utf8, ReplacesIllFormedSequencesLikePython) {
   EXPECT_EQ(SanitizeUtf8(std::string_view("\xE2\x82")), kR);  // truncated: one U+FFFD
   EXPECT_EQ(SanitizeUtf8(std::string_view("\xE2\x82x")), kR + "x");
   EXPECT_EQ(SanitizeUtf8(std::string_view("\xF0\x9F\x98")), kR);
-  EXPECT_EQ(SanitizeUtf8(std::string_view("\xED\xA0\x80")), kR + kR + kR);       // surrogate
-  EXPECT_EQ(SanitizeUtf8(std::string_view("\xC0\xAF")), kR + kR);                // overlong
+  EXPECT_EQ(SanitizeUtf8(std::string_view("\xED\xA0\x80")), kR + kR + kR);           // surrogate
+  EXPECT_EQ(SanitizeUtf8(std::string_view("\xC0\xAF")), kR + kR);                    // overlong
   EXPECT_EQ(SanitizeUtf8(std::string_view("\xF4\x90\x80\x80")), kR + kR + kR + kR);  // > U+10FFFF
-  EXPECT_EQ(SanitizeUtf8(std::string_view("\xC3\xA9 \xF0\x9F\x98\x80")), "\xC3\xA9 \xF0\x9F\x98\x80");
+  EXPECT_EQ(SanitizeUtf8(std::string_view("\xC3\xA9 \xF0\x9F\x98\x80")),
+            "\xC3\xA9 \xF0\x9F\x98\x80");
 }
 
 TEST(Utf8, RvalueOverloadRepairsTheSameAndMovesValidText) {
@@ -30,6 +31,21 @@ TEST(Utf8, RvalueOverloadRepairsTheSameAndMovesValidText) {
   EXPECT_EQ(moved, std::string(100, 'x'));
   EXPECT_EQ(moved.data(), data);  // no copy
   EXPECT_EQ(SanitizeUtf8(std::string("\xE2\x82x")), kR + "x");
+}
+
+// ASCII is checked eight bytes at a time: a sequence at any offset of a longer text still counts.
+TEST(Utf8, SequencesAtEveryOffsetOfLongText) {
+  for (std::size_t at = 0; at < 24; ++at) {
+    std::string good(24, 'a');
+    good.insert(at, "\xC3\xA9");
+    EXPECT_TRUE(IsValidUtf8(std::string_view(good))) << at;
+    std::string bad(24, 'a');
+    bad.insert(at, "\xC3");
+    EXPECT_FALSE(IsValidUtf8(std::string_view(bad))) << at;
+    EXPECT_EQ(SanitizeUtf8(std::string_view(bad)),
+              std::string(at, 'a') + kR + std::string(24 - at, 'a'))
+        << at;
+  }
 }
 
 TEST(Utf8, Validity) {
