@@ -386,8 +386,7 @@ Status WriteTranslated(const model::VirtualDataset& dataset, std::ostream& out) 
     const std::string prefix = KeyPrefix(p.data.name);
     writer.StringEntry(prefix + ".zarray", p.meta.zarray);
     writer.StringEntry(prefix + ".zattrs", p.meta.zattrs);
-    const auto& t = p.array->dtype;
-    const bool utf8 = !(t.kind == model::DType::Kind::kVlenSequence && !t.fields.empty());
+    const bool utf8 = !IsVlenArray(p.array->dtype);
     VZ_TRY(WriteArrayData(writer, dataset.paths, p.data, prefix, p.array->shape, utf8, value));
   }
   return writer.Finish();

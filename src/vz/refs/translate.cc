@@ -705,8 +705,6 @@ ArrayMetadata TranslateArray(const model::Array& array, const std::vector<std::s
   z += ",\"compressor\":null,\"dtype\":";
   if (p.vlen) {
     z += "\"|O\"";
-  } else if (array.dtype.kind != Kind::kCompound) {
-    AppendJsonString(z, array.dtype.NumpyStr());
   } else {
     AppendJson(z, ZarrDtype(array.dtype));
   }
@@ -735,8 +733,12 @@ std::string TranslateGroupAttributes(const model::Group& group) {
   return out;
 }
 
+bool IsVlenArray(const model::DType& dtype) {
+  return dtype.kind == Kind::kVlenSequence && !dtype.fields.empty();
+}
+
 SortedJson VlenCodec(const model::DType& dtype) {
-  if (dtype.kind == Kind::kVlenSequence && !dtype.fields.empty()) {
+  if (IsVlenArray(dtype)) {
     return {{"dtype", dtype.fields[0].type.NumpyStr()}, {"id", "vlen-array"}};
   }
   return {{"id", "vlen-utf8"}};

@@ -94,6 +94,8 @@ SortedJson TranslateGroupAttributesJson(const model::Group& group);
 // The numcodecs codec of a variable-length array: {"id": "vlen-utf8"} for strings,
 // {"id": "vlen-array", "dtype": "<i4"} for sequences (one numpy array per element).
 SortedJson VlenCodec(const model::DType& dtype);
+// Whether VlenCodec is vlen-array: the values are raw element bytes, not text to keep UTF-8.
+bool IsVlenArray(const model::DType& dtype);
 
 // numcodecs VLenUTF8 / VLenArray buffer (the two share it): uint32 LE item count, then per item
 // uint32 LE length and the bytes. A null becomes empty; with `utf8`, ill-formed UTF-8 is replaced

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 #include "vz/refs/json_writer.h"
+#include "vz/refs/store.h"
 
 namespace vz::refs {
 namespace {
@@ -317,6 +319,25 @@ TEST(Vlen, SequencesAreVlenArrays) {
   EXPECT_EQ(Zarray(v), R"({"chunks":[2],"compressor":null,"dtype":"|O","fill_value":null,)"
                        R"("filters":[{"dtype":"<i2","id":"vlen-array"}],"order":"C","shape":[2],)"
                        R"("zarr_format":2})");
+  EXPECT_TRUE(IsVlenArray(seq));
+  EXPECT_FALSE(IsVlenArray(Type(Kind::kVlenString, 16, '|')));
+  // Written by both writers with the elements' bytes kept (0xff is no UTF-8 and stays 0xff).
+  v.vlen_values =
+      std::vector<std::optional<std::string>>{std::string(), std::string("\xff\x00", 2)};
+  model::VirtualDataset ds;
+  ds.format = "hdf5";
+  ds.paths = {"f.h5"};
+  ds.groups = {model::Group{"/", {}}};
+  ds.arrays = {v};
+  const std::string chunk = R"("q/0":"base64:AgAAAAAAAAACAAAA/wA=")";
+  std::ostringstream direct;
+  ASSERT_TRUE(WriteTranslated(ds, direct).ok());
+  EXPECT_NE(direct.str().find(chunk), std::string::npos) << direct.str();
+  auto store = ToRefStore(ds);
+  ASSERT_TRUE(store.ok());
+  std::ostringstream via_store;
+  ASSERT_TRUE(WriteRefStore(*store, via_store).ok());
+  EXPECT_EQ(via_store.str(), direct.str());
 }
 
 TEST(Inline, TextWhenUtf8ElseBase64) {
