@@ -32,7 +32,7 @@ Attribute Attr(std::string name, model::Json value) {
   return a;
 }
 
-Array MakeArray(std::string path, DType dtype, std::vector<std::uint64_t> shape) {
+Array MakeArray(std::string path, DType dtype, const std::vector<std::uint64_t>& shape) {
   Array a;
   a.path = std::move(path);
   a.dtype = std::move(dtype);
