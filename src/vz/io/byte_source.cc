@@ -33,6 +33,27 @@ Status ValidateReadRange(const std::string& url, std::uint64_t offset, std::uint
   return Ok();
 }
 
+std::string FileTypeName(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return "a regular file";
+    case S_IFDIR:
+      return "a directory";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    case S_IFIFO:
+      return "a FIFO (named pipe)";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFLNK:
+      return "a symbolic link";
+    default:
+      return "not a regular file";
+  }
+}
+
 // ---- LocalSource
 
 LocalSource::LocalSource(int fd, std::string url, std::uint64_t size)
@@ -41,7 +62,8 @@ LocalSource::LocalSource(int fd, std::string url, std::uint64_t size)
 LocalSource::~LocalSource() { ::close(fd_); }
 
 Result<std::unique_ptr<LocalSource>> LocalSource::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     std::string msg = fmt::format("cannot open {}: {}", path, std::strerror(err));
@@ -50,10 +72,17 @@ Result<std::unique_ptr<LocalSource>> LocalSource::Open(const std::string& path) 
     return IoError(msg);
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
     ::close(fd);
-    return InvalidArgument(fmt::format("{} is not a regular file", path));
+    return IoError(fmt::format("cannot stat {}: {}", path, std::strerror(err)));
   }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Unsupported(
+        fmt::format("{} is {}, not a file vzgen can read", path, FileTypeName(st.st_mode)));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::error_code ec;
   auto abs = std::filesystem::absolute(path, ec).lexically_normal();
   std::string url = ec ? path : abs.string();

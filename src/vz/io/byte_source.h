@@ -51,6 +51,9 @@ class ByteSource {
 Status ValidateReadRange(const std::string& url, std::uint64_t offset, std::uint64_t length,
                          std::uint64_t size);
 
+// What a file of this st_mode is, for errors: "a directory", "a FIFO (named pipe)", ...
+std::string FileTypeName(unsigned mode);
+
 // Reads a whole local file or a byte range of it with pread.
 class LocalSource final : public ByteSource {
  public:

@@ -3,6 +3,7 @@
 #include "vz/io/byte_source.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -115,10 +116,23 @@ TEST(LocalSource, MissingFileIsNotFoundAndNamesThePath) {
   EXPECT_NE(r.error().message().find("/nonexistent/dir/granule.nc"), std::string::npos);
 }
 
-TEST(LocalSource, DirectoryIsRejected) {
+// Not a command-line error (exit 2) but an input vzgen cannot read (exit 1).
+TEST(LocalSource, DirectoryIsRejectedNamingWhatItIs) {
   auto r = LocalSource::Open("/tmp");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(r.error().message().find("a directory"), std::string::npos) << r.error().ToString();
+}
+
+// Opening a FIFO for reading would wait for a writer forever; it is refused at once.
+TEST(LocalSource, FifoIsRejectedWithoutWaiting) {
+  const std::string path = ::testing::TempDir() + "vz_fifo_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto r = LocalSource::Open(path);
+  ::unlink(path.c_str());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(r.error().message().find("FIFO"), std::string::npos) << r.error().ToString();
 }
 
 TEST(BlockCache, FirstReadIsLargeAndLaterHitsCostNothing) {

@@ -105,16 +105,24 @@ Status HttpSource::EnsureOpen() {
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {
     HttpRequest req{url_, "GET", {}, ByteRange{0, want}, 0, want};
+    // A server that ignores ranges sends the whole object: kept when it is small enough, and
+    // then every later read is served from it.
+    req.max_whole_body = kMaxWholeObject;
     if (options_.sign) VZ_TRY(options_.sign(req));
     auto res = transport_.Submit(req).get();
-    bool retry = !res.ok() || Transient(res->status);
+    const bool permanent = !res.ok() && res.error().code() == ErrorCode::kUnsupported;
+    bool retry = (!res.ok() && !permanent) || (res.ok() && Transient(res->status));
     if (retry && attempt < options_.max_attempts) {
       std::uint64_t delay = options_.backoff_ms << (attempt - 1);
       if (res.ok()) delay = std::max(delay, std::min(RetryAfterMs(*res), options_.max_backoff_ms));
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));
       continue;
     }
-    if (!res.ok()) return std::move(res).error();
+    if (!res.ok()) {
+      return attempt > 1
+                 ? std::move(res).error().Annotate(fmt::format("after {} attempts", attempt))
+                 : std::move(res).error();
+    }
     const HttpResponse& r = *res;
     if ((r.status == 401 || r.status == 403) && !refreshed && options_.refresh_on_denied &&
         options_.refresh_on_denied(r)) {
@@ -224,6 +232,9 @@ Result<std::vector<Bytes>> HttpSource::Fetch(std::span<const ByteRange> ranges) 
       std::size_t i = todo[k];
       const ByteRange& want = ranges[i];
       auto res = futures[k].get();
+      if (!res.ok() && res.error().code() == ErrorCode::kUnsupported) {
+        return std::move(res).error();  // e.g. ranges not supported: the same every time
+      }
       if (!res.ok()) {
         last_error = std::move(res).error();
         again.push_back(i);

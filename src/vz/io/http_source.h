@@ -36,6 +36,9 @@ struct HttpSourceOptions {
 
 class HttpSource final : public ByteSource {
  public:
+  // The largest object read whole when its server ignores range requests.
+  static constexpr std::uint64_t kMaxWholeObject = 64ull << 20;
+
   HttpSource(std::string url, HttpTransport& transport, HttpSourceOptions options = {});
 
   const std::string& url() const override { return url_; }

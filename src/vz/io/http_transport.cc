@@ -32,6 +32,12 @@ struct Transfer {
   std::string range_text;
   char error[CURL_ERROR_SIZE] = {};
   bool too_big = false;
+  long status_line = 0;  // the status of the response being received
+
+  // A range was asked for and the server answered 200: it sends the whole object.
+  bool RangeIgnored() const {
+    return status_line == 200 && (request.range.has_value() || request.suffix > 0);
+  }
 
   ~Transfer() {
     if (header_list != nullptr) api->slist_free_all(header_list);
@@ -42,7 +48,9 @@ struct Transfer {
 std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t bytes = size * n;
-  if (t->request.max_body != 0 && t->response.body.size() + bytes > t->request.max_body) {
+  std::uint64_t cap = t->request.max_body;
+  if (cap != 0 && t->RangeIgnored()) cap = std::max(cap, t->request.max_whole_body);
+  if (cap != 0 && t->response.body.size() + bytes > cap) {
     t->too_big = true;
     return 0;  // aborts the transfer
   }
@@ -63,6 +71,9 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
   std::string line(data, bytes);
   if (line.rfind("HTTP/", 0) == 0) {
     t->response.headers.clear();  // a new response (after a redirect or 100-continue)
+    const auto space = line.find(' ');
+    t->status_line =
+        space == std::string::npos ? 0 : std::strtol(line.c_str() + space, nullptr, 10);
     return bytes;
   }
   auto colon = line.find(':');
@@ -155,12 +166,27 @@ struct HttpTransport::Impl {
       api->easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
       if (eff != nullptr) t->response.effective_url = eff;
       t->promise.set_value(std::move(t->response));
+    } else if (t->too_big && t->RangeIgnored()) {
+      // Not transient: asking again gets the same answer.
+      t->promise.set_value(Unsupported(fmt::format(
+          "GET {}: the server does not support range requests (it answered a range request "
+          "with 200 and the whole object, more than the {} bytes vzgen reads that way)",
+          t->request.url, std::max(t->request.max_body, t->request.max_whole_body))));
     } else if (t->too_big) {
       t->promise.set_value(
           IoError(fmt::format("GET {}: response larger than the {} bytes asked for", t->request.url,
                               t->request.max_body)));
     } else {
       std::string detail = t->error[0] != 0 ? t->error : api->easy_strerror(code);
+      if (code == CURLE_OPERATION_TIMEDOUT) {
+        curl_off_t connected = 0;
+        api->easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
+        detail = connected == 0
+                     ? fmt::format("no connection within {} s (--connect-timeout)",
+                                   static_cast<double>(options.connect_timeout_ms) / 1000.0)
+                     : fmt::format("the server stalled: no data for {} s (--timeout)",
+                                   options.low_speed_seconds);
+      }
       t->promise.set_value(
           IoError(fmt::format("{} {}: {}", t->request.method, t->request.url, detail)));
     }
@@ -190,7 +216,15 @@ struct HttpTransport::Impl {
 namespace {
 std::mutex g_ca_mu;
 std::string g_ca_bundle;
+long g_connect_timeout_ms = 10'000;
+long g_low_speed_seconds = 30;
 }  // namespace
+
+void SetDefaultTimeouts(long connect_timeout_ms, long low_speed_seconds) {
+  std::lock_guard<std::mutex> lock(g_ca_mu);
+  g_connect_timeout_ms = connect_timeout_ms;
+  g_low_speed_seconds = low_speed_seconds;
+}
 
 void SetDefaultCaBundle(std::string path) {
   std::lock_guard<std::mutex> lock(g_ca_mu);
@@ -211,6 +245,15 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_uni
   }
   impl_->api = *api;
   if (impl_->options.ca_bundle.empty()) impl_->options.ca_bundle = DefaultCaBundle();
+  {
+    std::lock_guard<std::mutex> lock(g_ca_mu);
+    if (impl_->options.connect_timeout_ms <= 0) {
+      impl_->options.connect_timeout_ms = g_connect_timeout_ms;
+    }
+    if (impl_->options.low_speed_seconds <= 0) {
+      impl_->options.low_speed_seconds = g_low_speed_seconds;
+    }
+  }
   impl_->multi = impl_->api->multi_init();
   // Only the event-loop thread touches transfers, so the share needs no lock callbacks.
   impl_->share = impl_->api->share_init();

@@ -25,6 +25,9 @@ struct HttpRequest {
   std::uint64_t suffix = 0;  // without `range`: the last `suffix` bytes ("Range: bytes=-N")
   // The transfer is aborted (kIo error) when the body grows beyond this; 0 means no cap.
   std::uint64_t max_body = 0;
+  // When the server ignores `range`/`suffix` and answers 200 with the whole object, a body up to
+  // this size is kept (as the whole object); a larger one fails as kUnsupported.
+  std::uint64_t max_whole_body = 0;
 };
 
 struct HttpResponse {
@@ -38,9 +41,11 @@ struct HttpResponse {
 struct HttpTransportOptions {
   long max_in_flight = 64;  // requests transferring at once, all hosts together
   long max_per_host = 16;   // connections to one host
-  long connect_timeout_ms = 10'000;
-  long low_speed_seconds = 30;  // abort a transfer slower than 1 byte/s for this long
-  std::string ca_bundle;        // empty: the system's CA store
+  // 0: the process default (SetDefaultTimeouts; 10 s and 30 s unless changed by
+  // --connect-timeout / $VZ_CONNECT_TIMEOUT and --timeout / $VZ_TIMEOUT).
+  long connect_timeout_ms = 0;
+  long low_speed_seconds = 0;  // abort a transfer that receives no data for this long
+  std::string ca_bundle;       // empty: the system's CA store
   // A netrc file whose entries answer each host's Basic challenge (Earthdata Login). Entries
   // are per host, so a password only ever goes to the host it names.
   std::string netrc_file;
@@ -52,6 +57,9 @@ struct HttpTransportOptions {
 // none ("" = the system's CA store). TLS is always verified.
 void SetDefaultCaBundle(std::string path);
 std::string DefaultCaBundle();
+
+// The timeouts of transports created afterwards whose options leave them 0.
+void SetDefaultTimeouts(long connect_timeout_ms, long low_speed_seconds);
 
 class HttpTransport {
  public:

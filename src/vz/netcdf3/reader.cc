@@ -544,11 +544,13 @@ Result<model::VirtualDataset> Build(const Header& h, std::uint64_t file_size,
         arr.manifest.Add(zeros, v.begin, bytes);
         VZ_ASSIGN_OR_RETURN(const std::uint64_t end,
                             CheckedAdd(v.begin, bytes, "netCDF-3 variable end"));
+        // A truncated file: references past its end would fail in every reader (the HDF5
+        // reader refuses the same).
         if (end > file_size) {
-          ds.warnings.push_back(fmt::format(
-              "{}: data ends at byte {}, past the end of the file ({} bytes); unwritten values "
-              "will fail to load",
-              arr.path, end, file_size));
+          return Corrupt(fmt::format(
+              "netCDF-3 variable '{}': data at {:#x} ends at byte {:#x}, past the end of the "
+              "file ({} bytes); the file is truncated",
+              v.name, v.begin, end, file_size));
         }
       }
     } else {
@@ -575,8 +577,10 @@ Result<model::VirtualDataset> Build(const Header& h, std::uint64_t file_size,
               numrecs, limits.max_chunks_per_array));
         }
         if (last + bytes > file_size) {
-          ds.warnings.push_back(fmt::format(
-              "{}: the last record ends past the end of the file ({} bytes)", arr.path, file_size));
+          return Corrupt(fmt::format(
+              "netCDF-3 variable '{}': record {} at {:#x} ends past the end of the file ({} "
+              "bytes); the file is truncated",
+              v.name, numrecs - 1, last, file_size));
         }
         std::vector<std::uint64_t> coords(arr.manifest.rank, 0);
         arr.manifest.offsets.reserve(static_cast<std::size_t>(numrecs));
