@@ -555,6 +555,9 @@ Result<Combiner::SortKey> Combiner::KeyOf(const RefStore& part, const std::strin
 
 Status Combiner::Add(RefStore part, const std::string& label) {
   if (dim_.empty()) return InvalidArgument("no dimension to concatenate along");
+  // A small array inlined whole from a granule is the same as that array read back from a
+  // store: both are held in memory, so that appending to a store compares like with like.
+  for (auto& a : part.arrays) VZ_TRY(refs::HoldWholeInlineInMemory(a, label));
   // Stores read from disk are untrusted: every array's metadata must agree with itself.
   for (const auto& a : part.arrays) {
     const auto shape = a.Shape();

@@ -535,6 +535,42 @@ Status ReadChunkKey(const std::string& name, std::string_view key, std::size_t r
 
 }  // namespace
 
+Status HoldWholeInlineInMemory(RefArray& a, const std::string& label) {
+  const auto shape = a.Shape();
+  const auto chunks = a.Chunks();
+  bool whole = a.entries.size() == 1 && a.entries.inline_data.count(0) == 1 &&
+               chunks.size() == shape.size() &&
+               a.zarray.value("compressor", SortedJson()).is_null();
+  for (std::size_t d = 0; whole && d < shape.size(); ++d) whole = chunks[d] >= shape[d];
+  if (!whole) return Ok();
+  const SortedJson filters = a.zarray.value("filters", SortedJson());
+  VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
+  std::vector<std::uint8_t> bytes = std::move(a.entries.inline_data[0]);
+  if (filters.is_null()) {
+    auto item = ItemSize(a.zarray.value("dtype", SortedJson()));
+    if (!item || count * *item != bytes.size()) {
+      a.entries.inline_data[0] = std::move(bytes);
+      return Ok();
+    }
+    a.raw = std::move(bytes);
+  } else if (filters.is_array() && filters.size() == 1 &&
+             (filters[0].value("id", "") == "vlen-utf8" ||
+              filters[0].value("id", "") == "vlen-array")) {
+    auto strings = DecodeVlen(bytes);
+    if (!strings.ok() || strings->size() != count) {
+      return Corrupt(fmt::format("{}: {} holds a malformed {} chunk", label, a.name,
+                                 filters[0].value("id", "")));
+    }
+    a.strings = std::move(*strings);
+  } else {
+    a.entries.inline_data[0] = std::move(bytes);
+    return Ok();
+  }
+  a.entries = RefEntries{};
+  a.entries.rank = shape.size();
+  return Ok();
+}
+
 Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
   auto parsed = ParseLenientJson(text);
   if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + label);
@@ -552,6 +588,7 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
   }
   RefStore store;
   if (top.contains("vzgen") && top["vzgen"].is_object()) store.meta = top["vzgen"];
+  store.consolidated = refs->contains(".zmetadata");
   std::map<std::string, std::size_t> array_index;
   // Pass 1: groups and arrays.
   for (auto it = refs->begin(); it != refs->end(); ++it) {
@@ -623,39 +660,7 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
     }
   }
   // Arrays stored whole and uncompressed in one inline chunk are held in memory.
-  for (auto& a : store.arrays) {
-    const auto shape = a.Shape();
-    const auto chunks = a.Chunks();
-    bool whole = a.entries.size() == 1 && a.entries.inline_data.count(0) == 1 &&
-                 a.zarray.value("compressor", SortedJson()).is_null();
-    for (std::size_t d = 0; whole && d < shape.size(); ++d) whole = chunks[d] >= shape[d];
-    if (!whole) continue;
-    const SortedJson filters = a.zarray.value("filters", SortedJson());
-    VZ_ASSIGN_OR_RETURN(auto count, CheckedProduct(shape, "element count"));
-    std::vector<std::uint8_t> bytes = std::move(a.entries.inline_data[0]);
-    if (filters.is_null()) {
-      auto item = ItemSize(a.zarray.value("dtype", SortedJson()));
-      if (!item || count * *item != bytes.size()) {
-        a.entries.inline_data[0] = std::move(bytes);
-        continue;
-      }
-      a.raw = std::move(bytes);
-    } else if (filters.is_array() && filters.size() == 1 &&
-               (filters[0].value("id", "") == "vlen-utf8" ||
-                filters[0].value("id", "") == "vlen-array")) {
-      auto strings = DecodeVlen(bytes);
-      if (!strings.ok() || strings->size() != count) {
-        return Corrupt(fmt::format("{}: {} holds a malformed {} chunk", label, a.name,
-                                   filters[0].value("id", "")));
-      }
-      a.strings = std::move(*strings);
-    } else {
-      a.entries.inline_data[0] = std::move(bytes);
-      continue;
-    }
-    a.entries = RefEntries{};
-    a.entries.rank = shape.size();
-  }
+  for (auto& a : store.arrays) VZ_TRY(HoldWholeInlineInMemory(a, label));
   return store;
 }
 

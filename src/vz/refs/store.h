@@ -71,6 +71,8 @@ struct RefStore {                 // NOLINT(bugprone-exception-escape): nlohmann
   // How the store was made (written as the top-level "vzgen" key, which readers ignore), so
   // that `vzgen append` combines new granules the same way. Null when absent.
   SortedJson meta;
+  // The store had ".zmetadata" when it was read (append keeps it consolidated).
+  bool consolidated = false;
 
   RefArray* FindArray(const std::string& name);
   const RefArray* FindArray(const std::string& name) const;
@@ -101,6 +103,11 @@ Status WriteTranslated(const model::VirtualDataset& dataset, std::ostream& out);
 // covers the whole array are read into `raw`; vlen-utf8 ones into `strings`. `label` names the
 // file in errors.
 Result<RefStore> ReadRefStore(std::string_view text, const std::string& label);
+
+// An array stored whole and uncompressed in one inline chunk is held in memory (raw bytes, or
+// strings for vlen-utf8/vlen-array), as a store read back from JSON holds it; anything else is
+// left as it is. `label` names the store in errors.
+Status HoldWholeInlineInMemory(RefArray& a, const std::string& label);
 
 // JSON text parsed with bare NaN, Infinity and -Infinity accepted (as Python's json does).
 Result<SortedJson> ParseLenientJson(std::string_view text);
