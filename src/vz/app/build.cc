@@ -347,8 +347,10 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
     }
   }
   if (!combiner) {
-    return InvalidArgument(
-        fmt::format("no granule could be used ({} skipped)", report.skipped.size()));
+    // Every granule was skipped: there is no store, but the report says why.
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return CombinedStore{refs::RefStore{}, std::move(report), false};
   }
   unsigned jobs = options.jobs;
   if (jobs == 0) {
@@ -374,28 +376,44 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
   store.meta = MetaOf(options, scanner.concat_dim(), granules);
   for (const auto& a : store.arrays) report.references += a.entries.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return CombinedStore{std::move(store), std::move(report)};
+  return CombinedStore{std::move(store), std::move(report), true};
 }
 
 namespace {
 
-// Combines, then writes the store atomically and its report beside it.
+std::string ReportPath(const std::string& output, const BuildOptions& options) {
+  return options.report.empty() ? output + ".report.json" : options.report;
+}
+
+// Writes the run report; a failure is a warning (the store itself was written, or was not to be).
+void WriteReport(const std::string& command, const std::string& output, std::size_t inputs,
+                 BuildReport& report, const refs::RefStore* store, const BuildOptions& options) {
+  const SortedJson j = ReportJson(command, output, inputs, report, store);
+  Status st = WriteFileAtomically(ReportPath(output, options), [&](std::ostream& out) {
+    out << j.dump(2) << "\n";
+    return Status(Ok());
+  });
+  if (!st.ok()) report.warnings.push_back("report not written: " + st.error().ToString());
+}
+
+// Combines, then writes the store atomically and its report beside it. `report` carries what
+// the caller already knows of the run (append: the granules already present); `given` is the
+// number of inputs the user gave.
 Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::string& label,
                             const std::vector<std::string>& inputs, const std::string& output,
-                            const BuildOptions& options, const std::string& command) {
+                            const BuildOptions& options, const std::string& command,
+                            std::size_t given, std::vector<std::string> already_present) {
   VZ_ASSIGN_OR_RETURN(auto combined, CombineInputs(std::move(existing), label, inputs, options));
-  VZ_TRY(WriteFileAtomically(output, [&](std::ostream& out) {
-    refs::WriteOptions w;
-    w.consolidated = options.consolidated;
-    return refs::WriteRefStore(combined.store, out, w);
-  }));
-  const std::string report_path = options.report.empty() ? output + ".report.json" : options.report;
-  const SortedJson j = ReportJson(command, output, inputs.size(), combined.report, &combined.store);
-  Status st = WriteFileAtomically(report_path, [&](std::ostream& out) {
-    out << j.dump(2) << "\n";
-    return out ? Status(Ok()) : Status(IoError("cannot write the report"));
-  });
-  if (!st.ok()) combined.report.warnings.push_back("report not written: " + st.error().ToString());
+  combined.report.already_present = std::move(already_present);
+  if (combined.usable) {
+    VZ_TRY(WriteFileAtomically(output, [&](std::ostream& out) {
+      refs::WriteOptions w;
+      w.consolidated = options.consolidated;
+      return refs::WriteRefStore(combined.store, out, w);
+    }));
+  }
+  WriteReport(command, output, given, combined.report, combined.usable ? &combined.store : nullptr,
+              options);
   return std::move(combined.report);
 }
 
@@ -514,7 +532,7 @@ Result<BuildReport> Build(const std::vector<std::string>& inputs, const std::str
   for (const auto& in : inputs) {
     if (seen.insert(CanonicalUrl(in)).second) unique.push_back(in);
   }
-  return Combine(std::nullopt, "", unique, output, options, "build");
+  return Combine(std::nullopt, "", unique, output, options, "build", inputs.size(), {});
 }
 
 void OptionsFromStore(const SortedJson& meta, BuildOptions& options) {
@@ -572,11 +590,15 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
       skipped_report.already_present.push_back(in);
     }
   }
+  // The store's layout is kept: consolidated metadata stays consolidated.
+  options.consolidated = options.consolidated || store.consolidated;
   if (fresh.empty()) {
-    // Nothing new: the store stays exactly as it is.
+    // Nothing new: the store stays exactly as it is; the report says so.
+    WriteReport("append", store_path, inputs.size(), skipped_report, &store, options);
     return skipped_report;
   }
-  auto appended = Combine(std::move(store), store_path, fresh, store_path, options, "append");
+  auto appended = Combine(std::move(store), store_path, fresh, store_path, options, "append",
+                          inputs.size(), skipped_report.already_present);
   if (!appended.ok()) {
     // New granules that belong among the store's: rebuild it in order from all its granules
     // (possible when vzgen recorded them). A true duplicate fails again, naming both granules.
@@ -587,10 +609,10 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
     if (!among || granules.empty()) return std::move(appended).error();
     std::vector<std::string> all = granules;
     all.insert(all.end(), fresh.begin(), fresh.end());
-    appended = Combine(std::nullopt, "", all, store_path, options, "append (rebuilt in order)");
+    appended = Combine(std::nullopt, "", all, store_path, options, "append (rebuilt in order)",
+                       inputs.size(), skipped_report.already_present);
     if (!appended.ok()) return std::move(appended).error();
   }
-  appended->already_present = std::move(skipped_report.already_present);
   return appended;
 }
 

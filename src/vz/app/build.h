@@ -45,6 +45,7 @@ struct BuildReport {
 struct CombinedStore {
   refs::RefStore store;
   BuildReport report;
+  bool usable = true;  // false: every granule was skipped (--on-error skip), no store
 };
 
 // Scans and combines `inputs` (after `existing`, a store being appended to, when given) in

@@ -18,6 +18,29 @@
 
 namespace vz::app {
 
+namespace {
+
+// One rule for every format: data that lies past the end of the file means the file was
+// truncated (or its metadata lies), and references to it would fail in every reader.
+Status CheckDataInFile(const model::VirtualDataset& ds, std::uint64_t size) {
+  for (const auto& a : ds.arrays) {
+    const auto& m = a.manifest;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (!m.path_ids.empty() && m.path_ids[i] != 0) continue;  // an external file
+      if (m.inline_data.count(i) != 0) continue;
+      if (m.offsets[i] > size || m.lengths[i] > size - m.offsets[i]) {
+        return Corrupt(fmt::format(
+            "{}: chunk {} of {} at {:#x} ({} bytes) ends past the end of the file ({} bytes); "
+            "the file is truncated",
+            a.path, i, m.size(), m.offsets[i], m.lengths[i], size));
+      }
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
 Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& limits) {
   VZ_ASSIGN_OR_RETURN(auto info, source.Stat());
   if (info.size == 0) return Corrupt("empty file: neither HDF5 nor netCDF");
@@ -25,6 +48,7 @@ Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& li
   if (netcdf3::LooksLikeNetcdf3(head)) {
     VZ_ASSIGN_OR_RETURN(auto ds, netcdf3::Read(source, limits));
     if (ds.paths.empty()) ds.paths.push_back(source.url());
+    VZ_TRY(CheckDataInFile(ds, info.size));
     return ds;
   }
   // HDF4 (MODIS, AIRS, ...) shares HDF5's .hdf name but not its format.
@@ -39,6 +63,7 @@ Result<model::VirtualDataset> ParseFile(io::ByteSource& source, const Limits& li
   if (!result.ok() && result.error().code() == ErrorCode::kNotFound) {
     return Corrupt("not an HDF5, netCDF-4 or netCDF-3 file (no signature found)");
   }
+  if (result.ok()) VZ_TRY(CheckDataInFile(*result, info.size));
   return result;
 }
 

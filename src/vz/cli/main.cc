@@ -2,14 +2,18 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "vz/app/atomic_file.h"
 #include "vz/app/build.h"
 #include "vz/app/catalog.h"
 #include "vz/app/job.h"
@@ -23,6 +27,37 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;   // the input or the environment is bad
 constexpr int kExitUsage = 2;    // the command line is bad
 constexpr int kExitPartial = 3;  // done, but some granules were skipped (--on-error skip)
+// (4 is the job's: authentication failed)
+constexpr int kExitNothingUsable = 5;  // --on-error skip, and every granule was skipped
+
+// The variables `vzgen job --help` lists (docs/job.md has them all, with their defaults).
+constexpr const char* kJobEnvironmentHelp = R"(
+Environment (docs/job.md):
+  COLLECTION          collection short name (required)
+  LOADABLE_VARS       comma-separated variables to embed (e.g. lat,lon,time)
+  START_DATE END_DATE the date range (M-D-YYYY or ISO 8601), optional
+  OUTPUT_BUCKET       bucket the stores are published to (else VZ_OUTPUT_DIR, a directory)
+  STAGING_BUCKET      a second bucket written with the same stores, optional
+  SSM_EDL_USERNAME SSM_EDL_PASSWORD  SSM parameter names of the Earthdata Login credentials
+  VZ_JOB_MODE         build (default) or append
+  VZ_ACCESS           https (default) or direct (s3:// granule URLs, in region)
+  VZ_ON_ERROR         fail (default) or skip
+  VZ_CMR_URL VZ_AWS_ENDPOINT AWS_REGION VZ_CA_BUNDLE VZ_TIMEOUT VZ_CONNECT_TIMEOUT
+Exit codes: 0 published, 1 failed, 2 bad configuration, 3 published with granules skipped,
+4 authentication failed, 130/143 interrupted.)";
+
+// A whole number of seconds from a flag or the environment; 0 when absent.
+vz::Result<long> Seconds(const std::string& text, const char* what) {
+  if (text.empty()) return 0L;
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || v < 1 || v > 86400) {
+    return vz::InvalidArgument(
+        fmt::format("{} must be a whole number of seconds from 1 to 86400, not '{}'", what, text));
+  }
+  return v;
+}
 
 int Report(const vz::Status& status) {
   if (status.ok()) return kExitOk;
@@ -46,7 +81,9 @@ std::vector<std::string> SplitList(const std::string& text) {
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app{"vzgen: NetCDF4/HDF5/netCDF-3 granules to virtual Zarr (kerchunk) references"};
+  // The usage line says "vzgen", whatever path the binary was started by.
+  CLI::App app{"vzgen: NetCDF4/HDF5/netCDF-3 granules to virtual Zarr (kerchunk) references",
+               "vzgen"};
   app.set_version_flag("--version", std::string("vzgen ") + VZ_VERSION);
   app.require_subcommand(1);
 
@@ -54,6 +91,8 @@ int Run(int argc, char** argv) {
   std::string input;
   std::string output;
   bool quiet = false;
+  bool force = false;
+  constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
 
   // The metadata read sizes, for every command that reads granules.
   auto add_cache_options = [](CLI::App* cmd, vz::io::BlockCacheOptions& cache) {
@@ -78,10 +117,14 @@ int Run(int argc, char** argv) {
   scan->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file")->required();
   scan->add_option("-o,--output", output, "output JSON path, or - for standard output")->required();
   scan->add_option("--inline-threshold", options.kerchunk.inline_threshold,
-                   "embed chunks smaller than this many bytes (default 500; 0 disables)");
+                   "embed chunks smaller than this many bytes (default 500; 0 disables)")
+      ->check(CLI::Range(std::uint64_t{0}, kMaxBytes));
   scan->add_option("--max-decoded-inline", options.kerchunk.max_decoded_inline,
                    "largest array (bytes, decoded) inlined when its filters need decoding by "
-                   "vzgen (default 64 MiB)");
+                   "vzgen (default 64 MiB)")
+      ->check(CLI::Range(std::uint64_t{1}, kMaxBytes));
+  scan->add_flag("--force", force,
+                 "replace the output even when it exists and is not a reference store");
   scan->add_flag("-q,--quiet", quiet, "do not print warnings");
   add_cache_options(scan, options.cache);
 
@@ -130,10 +173,15 @@ int Run(int argc, char** argv) {
            "HTTP/S3 requests in flight at once, to all hosts and to one host (default 128)")
         ->check(CLI::Range(1L, 1024L));
     cmd->add_option("--inline-threshold", build_options.scan.kerchunk.inline_threshold,
-                    "embed chunks smaller than this many bytes (default 500; 0 disables)");
+                    "embed chunks smaller than this many bytes (default 500; 0 disables)")
+        ->check(CLI::Range(std::uint64_t{0}, kMaxBytes));
     cmd->add_option("--max-decoded-inline", build_options.scan.kerchunk.max_decoded_inline,
                     "largest variable (bytes, decoded) that is loaded or decoded and embedded "
-                    "(default 64 MiB)");
+                    "(default 64 MiB)")
+        ->check(CLI::Range(std::uint64_t{1}, kMaxBytes));
+    cmd->add_flag("--force", force,
+                  "replace the output (and the report) even when it exists and is not a "
+                  "reference store (a run report)");
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
@@ -143,7 +191,8 @@ int Run(int argc, char** argv) {
       "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
   build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
   build->add_option("-o,--output", output,
-                    "output store (JSON); with --collection a directory or s3://bucket/prefix/");
+                    "output store (JSON; not -: a store is written atomically, with its report "
+                    "beside it); with --collection a directory or s3://bucket/prefix/");
   std::string collection;
   std::string start_date;
   std::string end_date;
@@ -193,6 +242,7 @@ int Run(int argc, char** argv) {
   add_filters(search);
   CLI::App* job = app.add_subcommand(
       "job", "the collection job, configured by environment variables (docs/job.md)");
+  job->footer(kJobEnvironmentHelp);
 
   CLI::App* verify = app.add_subcommand(
       "verify", "read a sample of a store's chunks through their references and decode them");
@@ -203,10 +253,18 @@ int Run(int argc, char** argv) {
   verify->add_flag("-q,--quiet", quiet, "print only failures");
 
   std::string ca_bundle;
+  std::string timeout;
+  std::string connect_timeout;
   for (CLI::App* cmd : {scan, inspect, build, append, verify, search}) {
     cmd->add_option("--ca-bundle", ca_bundle,
                     "PEM file of the CAs that TLS is verified with, for private endpoints "
                     "(default $VZ_CA_BUNDLE, else the system's)");
+    cmd->add_option("--timeout", timeout,
+                    "seconds an HTTP/S3 transfer may go without receiving data before it is "
+                    "retried (default $VZ_TIMEOUT, else 30)");
+    cmd->add_option("--connect-timeout", connect_timeout,
+                    "seconds to wait for an HTTP/S3 connection (default $VZ_CONNECT_TIMEOUT, "
+                    "else 10)");
   }
   std::string s3_credentials_url;
   for (CLI::App* cmd : {scan, inspect, build, append, verify}) {
@@ -244,6 +302,23 @@ int Run(int argc, char** argv) {
   };
   // `search` and `build --collection` find granules in CMR (and the job its own credentials).
   const bool catalog_run = search->parsed() || (build->parsed() && !collection.empty());
+  {
+    if (timeout.empty()) timeout = env("VZ_TIMEOUT");
+    if (connect_timeout.empty()) connect_timeout = env("VZ_CONNECT_TIMEOUT");
+    auto stall = Seconds(timeout, "--timeout (or VZ_TIMEOUT)");
+    if (!stall.ok()) return Report(std::move(stall).error());
+    auto connect = Seconds(connect_timeout, "--connect-timeout (or VZ_CONNECT_TIMEOUT)");
+    if (!connect.ok()) return Report(std::move(connect).error());
+    vz::io::SetDefaultTimeouts(*connect == 0 ? 10'000 : *connect * 1000, *stall == 0 ? 30 : *stall);
+  }
+  if (catalog_run) {
+    // Dates are checked here, before anything is sent.
+    for (const auto& [date, end] : {std::pair{start_date, false}, std::pair{end_date, true}}) {
+      if (date.empty()) continue;
+      auto t = vz::app::CmrTime(date, end);
+      if (!t.ok()) return Report(vz::InvalidArgument(t.error().message()));
+    }
+  }
   if (ca_bundle.empty()) ca_bundle = env("VZ_CA_BUNDLE");
   if (!ca_bundle.empty()) {
     std::error_code ec;
@@ -264,6 +339,13 @@ int Run(int argc, char** argv) {
     if (cmd->parsed() && cache_options_given(cmd)) options.cache_set_by_user = true;
   }
   if (scan->parsed()) {
+    if (auto st = vz::app::CheckInputsAreFiles({input}); !st.ok()) return Report(st);
+    if (auto st = vz::app::CheckOutputTarget(output, vz::app::OutputKind::kReferenceStore, {input},
+                                             force);
+        !st.ok()) {
+      return Report(st);
+    }
+    vz::app::SetInterruptOutput(output == "-" ? "" : output);
     std::vector<std::string> warnings;
     auto status = vz::app::Scan(input, output, options, &warnings);
     if (!quiet) {
@@ -272,6 +354,7 @@ int Run(int argc, char** argv) {
     return Report(status);
   }
   if (inspect->parsed()) {
+    if (auto st = vz::app::CheckInputsAreFiles({input}); !st.ok()) return Report(st);
     return Report(vz::app::Inspect(input, options, std::cout));
   }
   if (verify->parsed()) {
@@ -404,16 +487,54 @@ int Run(int argc, char** argv) {
       if (!table.ok()) return Report(std::move(table).error());
       build_options.combine.extra_coords = std::move(*table);
     }
+    if (build->parsed() && output == "-") {
+      return Report(vz::InvalidArgument(
+          "build writes a file atomically, with its report beside it: -o - is not supported"));
+    }
     auto expanded = vz::app::ExpandInputs(inputs);
     if (!expanded.ok()) return Report(std::move(expanded).error());
+    // Before anything is read: the inputs are files, and the outputs may be replaced.
+    if (auto st = vz::app::CheckInputsAreFiles(*expanded); !st.ok()) return Report(st);
+    const std::string target = build->parsed() ? output : store;
+    std::vector<std::string> everything = *expanded;
+    everything.insert(everything.end(), inputs.begin(), inputs.end());
+    if (append->parsed()) {
+      if (auto st = vz::app::CheckInputsAreFiles({store}); !st.ok()) return Report(st);
+    } else if (auto st = vz::app::CheckOutputTarget(target, vz::app::OutputKind::kReferenceStore,
+                                                    everything, force);
+               !st.ok()) {
+      return Report(st);
+    }
+    const std::string report_path =
+        build_options.report.empty() ? target + ".report.json" : build_options.report;
+    everything.push_back(target);
+    if (auto st = vz::app::CheckOutputTarget(report_path, vz::app::OutputKind::kRunReport,
+                                             everything, force);
+        !st.ok()) {
+      return Report(std::move(st).error().Annotate("the run report"));
+    }
+    vz::app::SetInterruptOutput(target);
+    vz::app::RemoveStaleTemporaries(target);
+    vz::app::RemoveStaleTemporaries(report_path);
     auto result = build->parsed() ? vz::app::Build(*expanded, output, build_options)
                                   : vz::app::Append(store, *expanded, build_options);
     if (!result.ok()) return Report(std::move(result).error());
+    // Reasons are printed even with -q when nothing could be used: they are the error.
+    const bool nothing = result->used.empty() && !result->skipped.empty();
     if (!quiet) {
       for (const auto& w : result->warnings) std::cerr << "vzgen: warning: " << w << "\n";
+    }
+    if (!quiet || nothing) {
       for (const auto& [path, why] : result->skipped) {
         std::cerr << "vzgen: skipped: " << why << "\n";
       }
+    }
+    if (nothing) {
+      std::cerr << fmt::format(
+          "vzgen: error: no granule could be used: all {} were skipped; {} is unchanged (the "
+          "report lists the reasons)\n",
+          result->skipped.size(), target);
+      return kExitNothingUsable;
     }
     return result->skipped.empty() ? kExitOk : kExitPartial;
   }
@@ -423,8 +544,18 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vz::app::InstallInterruptHandlers();
   try {
-    return Run(argc, argv);
+    const int code = Run(argc, argv);
+    // Output that could not be written (a full disk, a closed pipe) is an error, on every
+    // command.
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || !std::cout) {
+      std::cerr << "vzgen: error: cannot write to standard output: " << std::strerror(errno)
+                << "\n";
+      return code == kExitOk ? kExitFailed : code;
+    }
+    return code;
   } catch (const std::exception& e) {
     std::cerr << "vzgen: internal error: " << e.what() << "\n";
   } catch (...) {
