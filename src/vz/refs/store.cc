@@ -77,6 +77,38 @@ void RefEntries::Add(std::span<const std::uint32_t> chunk, std::uint32_t path_id
   lengths.push_back(length);
 }
 
+void RefEntries::SortByCoords() {
+  const std::size_t n = size();
+  // Inconsistent columns are left for the caller's checks to report.
+  if (coords.size() != n * rank || path_ids.size() != n || lengths.size() != n) return;
+  auto less = [&](std::size_t a, std::size_t b) {
+    const auto ca = Coords(a);
+    const auto cb = Coords(b);
+    return std::lexicographical_compare(ca.begin(), ca.end(), cb.begin(), cb.end());
+  };
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  if (std::is_sorted(order.begin(), order.end(), less)) return;
+  std::sort(order.begin(), order.end(), less);
+  RefEntries sorted;
+  sorted.rank = rank;
+  sorted.coords.reserve(coords.size());
+  sorted.path_ids.reserve(n);
+  sorted.offsets.reserve(n);
+  sorted.lengths.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = order[k];
+    const auto c = Coords(i);
+    sorted.coords.insert(sorted.coords.end(), c.begin(), c.end());
+    sorted.path_ids.push_back(path_ids[i]);
+    sorted.offsets.push_back(offsets[i]);
+    sorted.lengths.push_back(lengths[i]);
+    auto it = inline_data.find(i);
+    if (it != inline_data.end()) sorted.inline_data.emplace(k, std::move(it->second));
+  }
+  *this = std::move(sorted);
+}
+
 void RefEntries::AddInline(std::span<const std::uint32_t> chunk, std::vector<std::uint8_t> bytes) {
   inline_data[size()] = std::move(bytes);
   Add(chunk, 0, 0, 0);
@@ -659,8 +691,12 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
           "{}: {} is neither inline data nor a [url, offset, length] reference", label, key));
     }
   }
-  // Arrays stored whole and uncompressed in one inline chunk are held in memory.
-  for (auto& a : store.arrays) VZ_TRY(HoldWholeInlineInMemory(a, label));
+  for (auto& a : store.arrays) {
+    // JSON objects come back in key order ("0.10" before "0.2"): chunk order, as written.
+    a.entries.SortByCoords();
+    // Arrays stored whole and uncompressed in one inline chunk are held in memory.
+    VZ_TRY(HoldWholeInlineInMemory(a, label));
+  }
   return store;
 }
 

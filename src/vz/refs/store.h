@@ -39,6 +39,8 @@ struct RefEntries {
   void Add(std::span<const std::uint32_t> chunk, std::uint32_t path_id, std::uint64_t offset,
            std::uint64_t length);
   void AddInline(std::span<const std::uint32_t> chunk, std::vector<std::uint8_t> bytes);
+  // Puts the entries in chunk-grid (row-major) order, the order a build writes them in.
+  void SortByCoords();
 };
 
 struct RefArray {      // NOLINT(bugprone-exception-escape): nlohmann::json members
