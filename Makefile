@@ -11,12 +11,12 @@ SHARED ?= $(abspath ../shared)
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
-DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
-  python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 python3-xarray \
+  python3-zarr python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean
+  fuzz fuzz-ci format format-check tidy clean venvs
 
 all: build
 
@@ -40,8 +40,23 @@ release: deps
 
 # Every test (unit, fuzz-corpus replay, CLI errors, the xarray oracle over the fixtures and the
 # shared corpus) under address + undefined-behaviour sanitizers.
-test: build-asan
+test: build-asan venvs
 	cd build/asan && ctest --output-on-failure -j $(JOBS) -LE bench
+
+# One virtual environment per tests/requirements/NAME.txt at build/venv/NAME, from PyPI; rebuilt
+# only when the requirements file changes (its sha256 is kept in build/venv/NAME/.stamp).
+VENV_DIR := build/venv
+venvs: deps
+	@set -e; for req in tests/requirements/*.txt; do \
+	  name=$$(basename $$req .txt); dir=$(VENV_DIR)/$$name; \
+	  sum=$$(sha256sum $$req | cut -d' ' -f1); \
+	  if [ "$$(cat $$dir/.stamp 2>/dev/null)" != "$$sum" ]; then \
+	    echo "== venv $$name (tests/requirements/$$name.txt)"; rm -rf $$dir; \
+	    $(PYTHON) -m venv $$dir; \
+	    $$dir/bin/pip install -q --disable-pip-version-check -r $$req; \
+	    echo $$sum > $$dir/.stamp; \
+	  fi; \
+	done
 
 unit: build
 	cd build/dev && ctest --output-on-failure -j $(JOBS) -L unit
