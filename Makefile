@@ -13,10 +13,13 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-d
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
 DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 python3-xarray \
   python3-zarr python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+# Node.js for the zarrita reader check: Debian's nodejs + npm, unless a node and npm are already
+# on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
+DEB_JS := nodejs npm
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean venvs
+  fuzz fuzz-ci format format-check tidy clean venvs js-deps
 
 all: build
 
@@ -40,7 +43,7 @@ release: deps
 
 # Every test (unit, fuzz-corpus replay, CLI errors, the xarray oracle over the fixtures and the
 # shared corpus) under address + undefined-behaviour sanitizers.
-test: build-asan venvs
+test: build-asan venvs js-deps
 	cd build/asan && ctest --output-on-failure -j $(JOBS) -LE bench
 
 # One virtual environment per tests/requirements/NAME.txt at build/venv/NAME, from PyPI; rebuilt
@@ -57,6 +60,19 @@ venvs: deps
 	    echo $$sum > $$dir/.stamp; \
 	  fi; \
 	done
+
+# zarrita (npm) for e2e.js_reader, from tests/js/package-lock.json into build/js; reinstalled only
+# when the lock file changes (its sha256 is kept in build/js/.stamp).
+JS_DIR := build/js
+js-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || DEB="$(DEB_JS)" ./tools/install-deps.sh
+	@set -e; sum=$$(sha256sum tests/js/package-lock.json | cut -d' ' -f1); \
+	if [ "$$(cat $(JS_DIR)/.stamp 2>/dev/null)" != "$$sum" ]; then \
+	  echo "== npm ci (tests/js/package-lock.json)"; rm -rf $(JS_DIR); mkdir -p $(JS_DIR); \
+	  cp tests/js/package.json tests/js/package-lock.json $(JS_DIR)/; \
+	  cd $(JS_DIR) && npm ci --no-audit --no-fund --cache ../npm-cache >/dev/null; \
+	  echo $$sum > .stamp; \
+	fi
 
 unit: build
 	cd build/dev && ctest --output-on-failure -j $(JOBS) -L unit
