@@ -11,12 +11,15 @@ SHARED ?= $(abspath ../shared)
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
-DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
-  python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 python3-xarray \
+  python3-zarr python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+# Node.js for the zarrita reader check: Debian's nodejs + npm, unless a node and npm are already
+# on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
+DEB_JS := nodejs npm
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean
+  fuzz fuzz-ci format format-check tidy clean venvs js-deps
 
 all: build
 
@@ -40,8 +43,36 @@ release: deps
 
 # Every test (unit, fuzz-corpus replay, CLI errors, the xarray oracle over the fixtures and the
 # shared corpus) under address + undefined-behaviour sanitizers.
-test: build-asan
+test: build-asan venvs js-deps
 	cd build/asan && ctest --output-on-failure -j $(JOBS) -LE bench
+
+# One virtual environment per tests/requirements/NAME.txt at build/venv/NAME, from PyPI; rebuilt
+# only when the requirements file changes (its sha256 is kept in build/venv/NAME/.stamp).
+VENV_DIR := build/venv
+venvs: deps
+	@set -e; for req in tests/requirements/*.txt; do \
+	  name=$$(basename $$req .txt); dir=$(VENV_DIR)/$$name; \
+	  sum=$$(sha256sum $$req | cut -d' ' -f1); \
+	  if [ "$$(cat $$dir/.stamp 2>/dev/null)" != "$$sum" ]; then \
+	    echo "== venv $$name (tests/requirements/$$name.txt)"; rm -rf $$dir; \
+	    $(PYTHON) -m venv $$dir; \
+	    $$dir/bin/pip install -q --disable-pip-version-check -r $$req; \
+	    echo $$sum > $$dir/.stamp; \
+	  fi; \
+	done
+
+# zarrita (npm) for e2e.js_reader, from tests/js/package-lock.json into build/js; reinstalled only
+# when the lock file changes (its sha256 is kept in build/js/.stamp).
+JS_DIR := build/js
+js-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || DEB="$(DEB_JS)" ./tools/install-deps.sh
+	@set -e; sum=$$(sha256sum tests/js/package-lock.json | cut -d' ' -f1); \
+	if [ "$$(cat $(JS_DIR)/.stamp 2>/dev/null)" != "$$sum" ]; then \
+	  echo "== npm ci (tests/js/package-lock.json)"; rm -rf $(JS_DIR); mkdir -p $(JS_DIR); \
+	  cp tests/js/package.json tests/js/package-lock.json $(JS_DIR)/; \
+	  cd $(JS_DIR) && npm ci --no-audit --no-fund --cache ../npm-cache >/dev/null; \
+	  echo $$sum > .stamp; \
+	fi
 
 unit: build
 	cd build/dev && ctest --output-on-failure -j $(JOBS) -L unit

@@ -3,10 +3,11 @@
 root directory (/bucket/key -> ROOT/bucket/key) with single-range support and ETags; PUT (with
 Content-MD5 and x-amz-content-sha256 checked against the body) and multipart uploads
 (CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload), an object
-appearing only when complete; and SSM GetParameter (POST / with X-Amz-Target
-AmazonSSM.GetParameter) answering from a JSON file of parameters. Every request's AWS Signature
-Version 4 is verified independently of vzgen's signer (a wrong signature gets 403
-SignatureDoesNotMatch, a wrong session token 403 InvalidToken, as AWS answers).
+appearing only when complete, with S3's ETag of a multipart object and the Content-Type given;
+and SSM GetParameter (POST / with X-Amz-Target AmazonSSM.GetParameter) answering from a JSON
+file of parameters. Every request's AWS Signature Version 4 is verified independently of vzgen's
+signer (a wrong signature gets 403 SignatureDoesNotMatch, a wrong session token 403 InvalidToken,
+as AWS answers).
 
 Usage: s3_server.py ROOT --access-key ID --secret KEY [--token T] [--region R]
                     [--ssm-params FILE.json]   ({"name": "value", ...}; all SecureString)
@@ -124,7 +125,13 @@ class Handler(BaseHTTPRequestHandler):
         with open(full, "rb") as f:
             data = f.read()
         st = os.stat(full)
-        etag = '"%s"' % hashlib.md5(data).hexdigest()
+        # What a PUT or multipart upload recorded (S3 keeps an object's ETag and Content-Type);
+        # files laid in the root by the tests get the MD5 ETag of a single PUT.
+        meta = self.server.meta.get(full)
+        if meta is None or meta["mtime"] != st.st_mtime_ns or meta["size"] != st.st_size:
+            meta = {"etag": '"%s"' % hashlib.md5(data).hexdigest(),
+                    "type": "binary/octet-stream"}
+        etag = meta["etag"]
         if_match = self.headers.get("If-Match")
         if if_match and if_match != etag:
             self._error(412, "PreconditionFailed", "At least one of the preconditions failed")
@@ -149,6 +156,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
+        self.send_header("Content-Type", meta["type"])
         self.send_header("Last-Modified", self.date_time_string(int(st.st_mtime)))
         for k, v in extra.items():
             self.send_header(k, v)
@@ -178,13 +186,17 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return full
 
-    def _write_atomically(self, full, data):
+    def _write_atomically(self, full, data, content_type, etag=None):
         os.makedirs(os.path.dirname(full), exist_ok=True)
         tmp = f"{full}.upload-{threading.get_ident()}"
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, full)
-        return '"%s"' % hashlib.md5(data).hexdigest()
+        etag = etag or '"%s"' % hashlib.md5(data).hexdigest()
+        st = os.stat(full)
+        self.server.meta[full] = {"etag": etag, "type": content_type or "binary/octet-stream",
+                                  "mtime": st.st_mtime_ns, "size": st.st_size}
+        return etag
 
     def do_PUT(self):
         raw_path, _, query = self.path.partition("?")
@@ -213,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
             etag = '"%s"' % hashlib.md5(body).hexdigest()
             self._reply(200, b"", extra={"ETag": etag})
             return
-        etag = self._write_atomically(full, body)
+        etag = self._write_atomically(full, body, self.headers.get("Content-Type"))
         self.server.puts += 1
         self._reply(200, b"", extra={"ETag": etag})
 
@@ -246,7 +258,8 @@ class Handler(BaseHTTPRequestHandler):
         q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
         if "uploads" in q:
             uid = hashlib.sha256(f"{full}{time.time()}{len(self.server.uploads)}".encode()).hexdigest()[:32]
-            self.server.uploads[uid] = {"path": full, "parts": {}}
+            self.server.uploads[uid] = {"path": full, "parts": {},
+                                        "type": self.headers.get("Content-Type")}
             key = urllib.parse.unquote(raw_path).lstrip("/").partition("/")[2]
             self._reply(200, (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult>"
                               f"<Key>{key}</Key><UploadId>{uid}</UploadId>"
@@ -261,7 +274,11 @@ class Handler(BaseHTTPRequestHandler):
             if not numbers or numbers != sorted(numbers) or any(n not in up["parts"] for n in numbers):
                 self._error(400, "InvalidPart", "One or more of the specified parts could not be found")
                 return
-            etag = self._write_atomically(full, b"".join(up["parts"][n] for n in numbers))
+            # S3's ETag of a multipart object: the MD5 of the parts' binary MD5s, "-<parts>".
+            digests = b"".join(hashlib.md5(up["parts"][n]).digest() for n in numbers)
+            etag = '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(numbers))
+            self._write_atomically(full, b"".join(up["parts"][n] for n in numbers), up["type"],
+                                   etag)
             self.server.puts += 1
             self._reply(200, (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult>"
                               f"<ETag>{etag}</ETag></CompleteMultipartUploadResult>").encode())
@@ -291,6 +308,7 @@ def main():
     server.daemon_threads = True
     server.cfg = cfg
     server.uploads = {}
+    server.meta = {}
     server.puts = 0
     server.ssm = {}
     if cfg.ssm_params:

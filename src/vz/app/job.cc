@@ -85,6 +85,19 @@ auth::AwsEndpoint JobAws(const JobEnvironment& env) {
 
 std::string Prefix(const JobConfig& c) { return c.output_prefix + c.collection + "/"; }
 
+// VZ_S3_PART_SIZE: a store larger than this goes up as a multipart upload in parts of this size
+// (AWS needs at least 5 MiB; S3PutObject raises smaller values for AWS's own endpoints).
+Result<std::uint64_t> PartSize(const JobEnvironment& env) {
+  const std::string text = env.getenv ? env.getenv("VZ_S3_PART_SIZE") : "";
+  if (text.empty()) return std::uint64_t{64} << 20;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || n == 0 || text[0] == '-') {
+    return InvalidArgument(fmt::format("VZ_S3_PART_SIZE '{}' is not a number of bytes", text));
+  }
+  return static_cast<std::uint64_t>(n);
+}
+
 // Writes `text` to every destination of the job: OUTPUT_BUCKET (and STAGING_BUCKET) or the
 // local output directory. Returns where it went.
 Result<std::vector<std::string>> Publish(const JobConfig& c, const JobEnvironment& env,
@@ -103,10 +116,11 @@ Result<std::vector<std::string>> Publish(const JobConfig& c, const JobEnvironmen
     return written;
   }
   const auth::AwsEndpoint e = JobAws(env);
+  VZ_ASSIGN_OR_RETURN(const std::uint64_t part_size, PartSize(env));
   for (const std::string& bucket : {c.output_bucket, c.staging_bucket}) {
     if (bucket.empty()) continue;
     const std::string url = fmt::format("s3://{}/{}{}", bucket, Prefix(c), name);
-    VZ_TRY(auth::S3PutObject(url, text, e));
+    VZ_TRY(auth::S3PutObject(url, text, e, "application/json", part_size));
     written.push_back(url);
   }
   return written;
@@ -153,6 +167,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
            {"end_date", c.end_date},
            {"output", c.output_bucket.empty() ? c.output_dir : "s3://" + c.output_bucket}});
   for (const auto& n : c.notices) LogJson("notice", "setting ignored", {{"detail", n}});
+  if (auto part = PartSize(env); !part.ok()) return Fail("config", part.error(), kJobBadConfig);
 
   // 1. Earthdata Login credentials: SSM, else the environment (token, user/password, netrc).
   const std::string edl_host =

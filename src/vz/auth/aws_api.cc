@@ -194,6 +194,12 @@ Result<AwsReply> AwsRequest(const std::string& method, const std::string& url,
   }
   if (sign) list = api->slist_append(list, ("Authorization: " + sig.authorization).c_str());
   list = api->slist_append(list, "Expect:");
+  // Without this libcurl labels every body it sends application/x-www-form-urlencoded: S3
+  // ignores that for an UploadPart, but servers that honour it parse the part as a form
+  // (moto then loses the partNumber and uploadId of the query).
+  const bool typed = std::any_of(sreq.headers.begin(), sreq.headers.end(),
+                                 [](const auto& h) { return h.first == "content-type"; });
+  if (!typed) list = api->slist_append(list, "Content-Type:");
   std::unique_ptr<curl_slist, SlistDeleter> guard(list, SlistDeleter{api});
   AwsReply reply;
   CURL* c = curl.get();
