@@ -278,6 +278,36 @@ def main():
         check("profile: the job's store equals a local build of the granules both searches found",
               rc == 0 and os.path.exists(pstore) and
               normalise(open(pstore).read()) == normalise(open(two).read()), err[-600:])
+        # A full disk under the local output: the job fails naming the path and the reason, and
+        # the store published before survives byte for byte (a small tmpfs; needs root).
+        if os.geteuid() == 0 and os.path.exists(pstore):
+            small = os.path.join(work, "small_disk")
+            os.makedirs(small)
+            if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small]).returncode == 0:
+                try:
+                    kept = os.path.join(small, os.path.relpath(pstore, pdir))
+                    os.makedirs(os.path.dirname(kept))
+                    shutil.copy(pstore, kept)
+                    before = open(kept, "rb").read()
+                    with open(os.path.join(small, "filler"), "wb", buffering=0) as f:
+                        try:
+                            while True:
+                                f.write(b"\0" * 4096)
+                        except OSError:
+                            pass
+                    rc, lines, err = job(dict(env, VZ_PROFILE=profile, OUTPUT_BUCKET="",
+                                              STAGING_BUCKET="", VZ_ACCESS="https",
+                                              VZ_OUTPUT_DIR=small))
+                    check("full disk: the job fails naming the output and ENOSPC",
+                          rc == 1 and "No space left on device" in err and small in err, err[-500:])
+                    check("full disk: the store published before survives byte for byte",
+                          open(kept, "rb").read() == before)
+                    check("full disk: no temporary file left", not any(
+                        ".tmp" in n for n in os.listdir(os.path.dirname(kept))))
+                finally:
+                    subprocess.run(["umount", small])
+        else:
+            print("SKIP  full disk: not root (a small tmpfs is mounted for it)")
         rc, lines, err = job(dict(env, VZ_PROFILE=os.path.join(work, "no-such-profile.json")))
         last = lines[-1] if lines else {}
         check("profile: a missing profile is a configuration error naming it",

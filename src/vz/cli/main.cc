@@ -32,17 +32,19 @@ constexpr int kExitNothingUsable = 5;  // --on-error skip, and every granule was
 
 // The variables `vzgen job --help` lists (docs/job.md has them all, with their defaults).
 constexpr const char* kJobEnvironmentHelp = R"(
-Environment (docs/job.md):
-  COLLECTION          collection short name (required)
-  LOADABLE_VARS       comma-separated variables to embed (e.g. lat,lon,time)
-  START_DATE END_DATE the date range (M-D-YYYY or ISO 8601), optional
-  OUTPUT_BUCKET       bucket the stores are published to (else VZ_OUTPUT_DIR, a directory)
-  STAGING_BUCKET      a second bucket written with the same stores, optional
+Environment (docs/job.md has every variable and its default):
+  COLLECTION           collection short name (required)
+  LOADABLE_VARS        comma-separated variables to embed (e.g. lat,lon,time)
+  START_DATE END_DATE  the date range (M-D-YYYY or ISO 8601), optional
+  OUTPUT_BUCKET        bucket the stores are published to (else VZ_OUTPUT_DIR, default out)
+  STAGING_BUCKET       a second bucket written with the same stores, optional
   SSM_EDL_USERNAME SSM_EDL_PASSWORD  SSM parameter names of the Earthdata Login credentials
-  VZ_JOB_MODE         build (default) or append
-  VZ_ACCESS           https (default) or direct (s3:// granule URLs, in region)
-  VZ_ON_ERROR         fail (default) or skip
-  VZ_CMR_URL VZ_AWS_ENDPOINT AWS_REGION VZ_CA_BUNDLE VZ_TIMEOUT VZ_CONNECT_TIMEOUT
+  VZ_JOB_MODE          build (default) or append
+  VZ_ACCESS            auto (default), direct (S3 in region) or https
+  VZ_LEVEL2            auto (default), yes or no
+  also: CPU_COUNT VZ_CMR_URL VZ_PROFILE VZ_PROVIDER VZ_COLLECTION_VERSION VZ_CONCEPT_ID
+        VZ_GRANULE_NAMES VZ_BOUNDING_BOX VZ_S3_CREDENTIALS_URL VZ_S3_PART_SIZE AWS_REGION
+        VZ_AWS_ENDPOINT VZ_CA_BUNDLE VZ_TIMEOUT VZ_CONNECT_TIMEOUT
 Exit codes: 0 published, 1 failed, 2 bad configuration, 3 published with granules skipped,
 4 authentication failed, 130/143 interrupted.)";
 
