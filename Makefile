@@ -12,10 +12,11 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-d
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
 DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
-  python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+  python3-fsspec python3-numcodecs python3-venv netcdf-bin time bc nginx-light clang-format openssl
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
-.PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
+.PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench venv-bench install \
+  fixtures \
   fuzz fuzz-ci format format-check tidy clean
 
 all: build
@@ -49,8 +50,21 @@ unit: build
 demo: release
 	./tools/demo.sh build/release/src/vz/cli/vzgen
 
-bench: release
-	./bench/run.sh build/release
+# The bench venv: tests/requirements/bench.txt installed from PyPI into build/venv/bench, made
+# again only when that file changes (its sha256 is kept in the venv's .requirements.sha256).
+VENV_DIR ?= build/venv
+venv-bench:
+	@req=tests/requirements/bench.txt; dir=$(VENV_DIR)/bench; \
+	sum=$$(sha256sum $$req | cut -d' ' -f1); \
+	if [ "$$(cat $$dir/.requirements.sha256 2>/dev/null)" != "$$sum" ]; then \
+	  echo "creating $$dir from $$req"; rm -rf $$dir; \
+	  $(PYTHON) -m venv $$dir && \
+	  $$dir/bin/pip install -q --disable-pip-version-check -r $$req && \
+	  echo $$sum > $$dir/.requirements.sha256; \
+	fi
+
+bench: release venv-bench
+	BENCH_PYTHON=$(VENV_DIR)/bench/bin/python ./bench/run.sh build/release
 
 install: release
 	cmake --install build/release --prefix $(PREFIX)
