@@ -3,7 +3,7 @@
 # the same files as vzgen's, judged by the same comparison with h5py / netCDF4-python.
 # Usage: bench/corpus_anchors.sh [ORACLE ARGS...]   (e.g. --only netcdf-c, or FILE...)
 #   BENCH_PYTHON=python of the bench venv (default build/venv/bench/bin/python)
-# Prints the oracle's table per tool, then one summary line per tool. The oracle's exit status
+# Prints the oracle's table per tool, then one summary line per tool. About 25 minutes. The oracle's exit status
 # (non-zero when a file is not in vzgen's expectations) is not this script's: the tools are not
 # expected to match vzgen's list.
 set -euo pipefail
@@ -20,6 +20,16 @@ for tool in kerchunk virtualizarr; do
   /usr/bin/python3 "$repo/tests/e2e/oracle.py" --vzgen "$work/$tool" --expectations /dev/null \
     --timeout 120 "$@" | tee "$work/$tool.txt" || true
 done
+# One line per tool in the columns of docs/output.md: a mismatch whose first difference is a
+# missing array or group counts as "arrays missing", any other as "differs"; a timeout or a
+# signal is a crash or hang; "error" is the tool's exception (its first line is in the table).
 for tool in kerchunk virtualizarr; do
-  echo "$tool: $(grep '^summary:' "$work/$tool.txt" || echo 'no summary')"
+  awk -v tool="$tool" '
+    $1 ~ /^(corpus|tests)\// && $2 ~ /^(identical|error|mismatch|crash|unverified)$/ {
+      s = $2
+      if (s == "mismatch") s = ($4 ~ /^(array|group)$/ && $5 == "missing") ? "missing" : "differs"
+      n[s]++; total++ }
+    END { printf "%s: %d files: %d identical, %d error exit, %d arrays missing, %d differs, " \
+          "%d crash or hang, %d unverified\n", tool, total, n["identical"], n["error"], \
+          n["missing"], n["differs"], n["crash"], n["unverified"] }' "$work/$tool.txt"
 done
