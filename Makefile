@@ -19,7 +19,7 @@ DEB_JS := nodejs npm
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean venvs js-deps
+  fuzz fuzz-ci format format-check tidy clean venvs venv-bench js-deps
 
 all: build
 
@@ -48,18 +48,26 @@ test: build-asan venvs js-deps
 
 # One virtual environment per tests/requirements/NAME.txt at build/venv/NAME, from PyPI; rebuilt
 # only when the requirements file changes (its sha256 is kept in build/venv/NAME/.stamp).
+# `make test` makes every one but bench's, which `make bench` makes.
 VENV_DIR := build/venv
-venvs: deps
-	@set -e; for req in tests/requirements/*.txt; do \
-	  name=$$(basename $$req .txt); dir=$(VENV_DIR)/$$name; \
+TEST_VENVS = $(filter-out bench,$(basename $(notdir $(wildcard tests/requirements/*.txt))))
+define make_venvs
+	@set -e; for name in $(1); do \
+	  req=tests/requirements/$$name.txt; dir=$(VENV_DIR)/$$name; \
 	  sum=$$(sha256sum $$req | cut -d' ' -f1); \
 	  if [ "$$(cat $$dir/.stamp 2>/dev/null)" != "$$sum" ]; then \
-	    echo "== venv $$name (tests/requirements/$$name.txt)"; rm -rf $$dir; \
+	    echo "== venv $$name ($$req)"; rm -rf $$dir; \
 	    $(PYTHON) -m venv $$dir; \
 	    $$dir/bin/pip install -q --disable-pip-version-check -r $$req; \
 	    echo $$sum > $$dir/.stamp; \
 	  fi; \
 	done
+endef
+venvs: deps
+	$(call make_venvs,$(TEST_VENVS))
+
+venv-bench: deps
+	$(call make_venvs,bench)
 
 # zarrita (npm) for e2e.js_reader, from tests/js/package-lock.json into build/js; reinstalled only
 # when the lock file changes (its sha256 is kept in build/js/.stamp).
@@ -80,8 +88,8 @@ unit: build
 demo: release
 	./tools/demo.sh build/release/src/vz/cli/vzgen
 
-bench: release
-	./bench/run.sh build/release
+bench: release venv-bench
+	BENCH_PYTHON=$(VENV_DIR)/bench/bin/python ./bench/run.sh build/release
 
 install: release
 	cmake --install build/release --prefix $(PREFIX)

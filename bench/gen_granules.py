@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Generates MUR-like daily SST granules (netCDF-4) for `make bench` and `make demo`.
 
-  gen_granules.py --count N --out DIR [--small] [--start YYYY-MM-DD]
+  gen_granules.py --count N --out DIR [--small | --grace] [--start YYYY-MM-DD]
 
 Each granule has time(1, unlimited, int32 "seconds since 1981-01-01 00:00:00 UTC"), lat and lon
 float32 coordinate variables, and four (time, lat, lon) variables chunked (1, 450, 900), deflate
@@ -9,6 +9,10 @@ level 4 + shuffle like MUR L4: analysed_sst int16 (scale 0.001, offset 298.15, _
 analysis_error int16, mask int8, sea_ice_fraction int8. Full size is 1 x 1800 x 3600 (0.1 degree);
 --small makes 1 x 180 x 360 with chunks (1, 90, 180). Data are smooth fields (so they compress
 like real ones) that change from day to day; the output is deterministic for given arguments.
+
+--grace makes GRACE-like monthly mascon granules instead: time(1, "days since 2002-01-01") with
+time_bounds(time, bounds), lat 360 x lon 720 (0.5 degree), lwe_thickness and uncertainty float32
+chunked (1, 360, 720) with deflate level 4 + shuffle, and a land_mask int8 (lat, lon).
 """
 import argparse
 import datetime as dt
@@ -129,11 +133,61 @@ def write_granule(path, date, small):
         v[0] = ice
 
 
+def write_grace(path, month):
+    """One GRACE-like monthly granule; `month` counts from January 2002."""
+    nlat, nlon = 360, 720
+    lat = np.linspace(-89.75, 89.75, nlat, dtype=np.float32)
+    lon = np.linspace(0.25, 359.75, nlon, dtype=np.float32)
+    la, lo = np.deg2rad(lat)[:, None], np.deg2rad(lon)[None, :]
+    start = dt.datetime(2002 + month // 12, month % 12 + 1, 1)
+    end = dt.datetime(2002 + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    base = dt.datetime(2002, 1, 1)
+    bounds = np.array([[(start - base).days, (end - base).days]], dtype=np.float64)
+    phase = 2 * np.pi * month / 12
+    lwe = (8.0 * np.sin(3 * lo + phase) * np.cos(la) ** 2 + 2.0 * np.cos(5 * la - phase)
+           - 0.05 * month * np.sin(la)).astype(np.float32)
+    land = (np.sin(2.0 * lo + 0.5) * np.cos(3.0 * la) > 0.55).astype(np.int8)
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as ds:
+        ds.Conventions = "CF-1.6"
+        ds.title = "GRACE-like monthly mass grid (synthetic benchmark granule)"
+        ds.time_coverage_start = start.strftime("%Y-%m-%dT00:00:00Z")
+        ds.time_coverage_end = end.strftime("%Y-%m-%dT00:00:00Z")
+        ds.createDimension("time", None)
+        ds.createDimension("lat", nlat)
+        ds.createDimension("lon", nlon)
+        ds.createDimension("bounds", 2)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units = "days since 2002-01-01T00:00:00Z"
+        t.standard_name = "time"
+        t.bounds = "time_bounds"
+        t[0] = bounds.mean()
+        tb = ds.createVariable("time_bounds", "f8", ("time", "bounds"))
+        tb.units = t.units
+        tb[:] = bounds
+        for name, values, units in (("lat", lat, "degrees_north"), ("lon", lon, "degrees_east")):
+            v = ds.createVariable(name, "f4", (name,), fill_value=False)
+            v.units = units
+            v[:] = values
+        common = dict(zlib=True, complevel=4, shuffle=True, chunksizes=(1, nlat, nlon))
+        v = ds.createVariable("lwe_thickness", "f4", ("time", "lat", "lon"),
+                              fill_value=np.float32(-99999.0), **common)
+        v.units = "cm"
+        v.long_name = "Liquid_Water_Equivalent_Thickness"
+        v[0] = lwe
+        v = ds.createVariable("uncertainty", "f4", ("time", "lat", "lon"),
+                              fill_value=np.float32(-99999.0), **common)
+        v.units = "cm"
+        v[0] = np.abs(lwe) * 0.1 + 1.0
+        v = ds.createVariable("land_mask", "i1", ("lat", "lon"), zlib=True)
+        v[:] = land
+
+
 def main():
     ap = argparse.ArgumentParser(description="Generate MUR-like daily granules (netCDF-4).")
     ap.add_argument("--count", type=int, required=True, help="number of daily granules")
     ap.add_argument("--out", required=True, help="output directory (created if missing)")
     ap.add_argument("--small", action="store_true", help="1x180x360, chunks 1x90x180")
+    ap.add_argument("--grace", action="store_true", help="GRACE-like monthly granules")
     ap.add_argument("--start", default="2023-01-01", help="first day (YYYY-MM-DD)")
     args = ap.parse_args()
     if args.count < 1:
@@ -141,6 +195,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     start = dt.datetime.strptime(args.start, "%Y-%m-%d")
     for i in range(args.count):
+        if args.grace:
+            path = os.path.join(args.out, f"GRACE-LIKE_MASCON_{2002 + i // 12}{i % 12 + 1:02d}.nc")
+            write_grace(path + ".part", i)
+            os.replace(path + ".part", path)
+            print(f"{path}  {os.path.getsize(path)} bytes", flush=True)
+            continue
         date = start + dt.timedelta(days=i)
         name = date.strftime("%Y%m%d") + "090000-JPL-L4_GHRSST-SSTfnd-MUR-GLOB-v02.0-fv04.1.nc"
         path = os.path.join(args.out, name)

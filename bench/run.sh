@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: generates MUR-like daily granules (once) and measures the scan.
+# `make bench`: generates MUR-like daily granules (once) and measures the scan, the build, the
+# remote build and, last, vzgen side by side with kerchunk and VirtualiZarr (bench/anchors.py, in
+# the bench venv that `make bench` makes from tests/requirements/bench.txt).
 # Usage: bench/run.sh BUILD_DIR   (a release build)
+#   BENCH_PYTHON=python of the bench venv (default build/venv/bench/bin/python); BENCH_ANCHORS=0
+#   leaves the side-by-side part out.
 set -euo pipefail
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +43,8 @@ for jobs in 1 2; do
   read -r secs rss < "$build/bench-build.txt"
   echo "build -j $jobs: $secs s for 365 granules ($(echo "365 / $secs" | bc -l | cut -c1-7) granules/s), peak RSS $rss KiB"
 done
-echo "(kerchunk SingleHdf5ToZarr + MultiZarrToZarr on 365 such granules: ~4.5 s)"
+echo "(history: kerchunk 0.2.2, Debian 12's, took ~4.5 s for SingleHdf5ToZarr + MultiZarrToZarr on"
+echo " 365 such granules; the current releases are measured side by side at the end)"
 rm -f "$build/bench-build.txt"
 
 echo "== combine scale: 10,000 granules x 4 variables x 300 chunks = 12 M references"
@@ -55,3 +60,22 @@ echo "-- small MUR-like granules (110 KB)"
 "${remote[@]}" --data "$small" --granules 512
 echo "-- Level-2-like swaths (groups, no time axis; 1.2 MB each), stacked along a new dimension"
 "${remote[@]}" --l2 --granules 256
+
+if [ "${BENCH_ANCHORS:-1}" = 0 ]; then exit 0; fi
+echo "== anchors: vzgen, kerchunk and VirtualiZarr side by side (bench/anchors.py)"
+l2=${BENCH_L2_DATA:-$build/bench-data-l2}
+if [ ! -f "$l2/.complete-4" ]; then
+  rm -rf "$l2"; mkdir -p "$l2"
+  /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import remote_bench
+for k in range(4): remote_bench.write_swath(f"{sys.argv[2]}/SWATH_L2_{k:03d}.nc", k)' "$here" "$l2"
+  touch "$l2/.complete-4"
+fi
+grace=${BENCH_GRACE_DATA:-$build/bench-data-grace}
+if [ ! -f "$grace/.complete-12" ]; then
+  rm -rf "$grace"; mkdir -p "$grace"
+  /usr/bin/python3 "$here/gen_granules.py" --count 12 --grace --out "$grace" >/dev/null
+  touch "$grace/.complete-12"
+fi
+py=${BENCH_PYTHON:-$here/../build/venv/bench/bin/python}
+PYTHONWARNINGS=ignore "$py" "$here/anchors.py" --build-dir "$build" --mur "$data" --small "$small" --l2 "$l2" \
+  --grace "$grace"

@@ -58,9 +58,10 @@ class Servers:
         for d in self.dirs:
             d.cleanup()
 
-    def nginx(self, root, tls=False):
+    def nginx(self, root, tls=False, access_log=None):
         """nginx serving `root` on a free port (with range support); with tls=True over HTTPS
-        with a new self-signed certificate for 127.0.0.1, returning (port, certificate path)."""
+        with a new self-signed certificate for 127.0.0.1, returning (port, certificate path).
+        With access_log=PATH every request is logged there as "STATUS BODY_BYTES"."""
         if not os.path.exists(NGINX):
             raise RuntimeError("nginx is not installed (make deps installs nginx-light)")
         d = tempfile.TemporaryDirectory(prefix="vz_nginx_")
@@ -77,6 +78,9 @@ class Servers:
                             "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
                            check=True, capture_output=True)
             listen += f" ssl; ssl_certificate {cert}; ssl_certificate_key {key}"
+        log = "access_log off;"
+        if access_log:
+            log = f"log_format counts '$status $body_bytes_sent'; access_log {access_log} counts;"
         with open(conf, "w") as f:
             f.write(f"""daemon off;
 master_process off;
@@ -85,7 +89,7 @@ pid {d.name}/nginx.pid;
 error_log {d.name}/error.log;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  {log}
   client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
   uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
   keepalive_requests 100000;
