@@ -14,9 +14,16 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-d
 DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
   python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
 DEB_FUZZ := clang-14 libclang-rt-14-dev
+# Only for `make image` / `make image-test`: buildah builds and runs images without a daemon,
+# debootstrap makes the Debian 12 base when no registry answers.
+DEB_IMAGE := buildah debootstrap
 
-.PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean
+# The job image and where buildah keeps it (vfs storage, this checkout only; docs/job.md).
+IMAGE ?= localhost/vzgen:latest
+IMAGE_STORE ?= build/image/storage
+
+.PHONY: all deps deps-fuzz deps-image build build-asan release test unit e2e demo bench install \
+  fixtures fuzz fuzz-ci format format-check tidy clean image image-test
 
 all: build
 
@@ -25,6 +32,9 @@ deps:
 
 deps-fuzz:
 	@DEB="$(DEB_FUZZ)" ./tools/install-deps.sh
+
+deps-image:
+	@DEB="$(DEB_IMAGE)" ./tools/install-deps.sh
 
 build: deps
 	cmake --preset dev >/dev/null
@@ -51,6 +61,16 @@ demo: release
 
 bench: release
 	./bench/run.sh build/release
+
+# The collection job's image from deploy/Dockerfile, built with buildah (no Docker daemon). The
+# Debian 12 base is pulled when a registry answers, else made with debootstrap and cached.
+image: deps-image
+	IMAGE=$(IMAGE) IMAGE_STORE=$(IMAGE_STORE) ./tools/image.sh build
+
+# The image's entrypoint against the loopback servers, compared with the host build's `vzgen job`.
+image-test: image release
+	$(PYTHON) tests/e2e/image_test.py --vzgen build/release/src/vz/cli/vzgen \
+	  --store $(IMAGE_STORE) --image $(IMAGE)
 
 install: release
 	cmake --install build/release --prefix $(PREFIX)
