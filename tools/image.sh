@@ -27,6 +27,8 @@ IMAGE_BASE_MAX_DAYS=${IMAGE_BASE_MAX_DAYS:-30}
 IMAGE_ARCHIVE=${IMAGE_ARCHIVE:-build/image/vzgen.oci.tar}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE_NAMES=(docker.io/library/debian:12 docker.io/library/debian:12-slim)
+# Bumped whenever base_tarball's recipe changes, so that cached bases made the old way are redone.
+BASE_RECIPE=2
 
 mkdir -p "$IMAGE_STORE"
 STORE=$(cd "$IMAGE_STORE" && pwd)
@@ -36,9 +38,18 @@ buildah() {
 
 have_image() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
+# A base made here by an older recipe is made again; a pulled one carries no recipe label.
+current_base() {
+  have_image "$1" || return 1
+  local recipe
+  recipe=$(buildah inspect --type image \
+    --format '{{index .OCIv1.Config.Labels "vzgen.base-recipe"}}' "$1")
+  [ -z "$recipe" ] || [ "$recipe" = "<no value>" ] || [ "$recipe" = "$BASE_RECIPE" ]
+}
+
 # A Debian 12 minbase root file system as a tar archive in the machine's cache.
 base_tarball() {
-  local tarball="$IMAGE_CACHE/debian-12-minbase-$(dpkg --print-architecture).tar"
+  local tarball="$IMAGE_CACHE/debian-12-minbase-$(dpkg --print-architecture)-r$BASE_RECIPE.tar"
   mkdir -p "$IMAGE_CACHE"
   exec 9>"$IMAGE_CACHE/.lock"
   flock 9  # another checkout may be making it right now
@@ -84,6 +95,16 @@ path-exclude /usr/share/groff/*
 path-exclude /usr/share/lintian/*
 path-exclude /usr/share/locale/*
 EOF
+  # No package cache in an image layer: apt's binary caches are not written, downloaded
+  # packages are removed after each run, and no translations are fetched (Debian's own images
+  # are configured to the same effect).
+  cat >"$root/etc/apt/apt.conf.d/slim-image" <<'EOF'
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Acquire::Languages "none";
+EOF
   find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$root"/usr/share/{man,info,groff,lintian,locale}/* "$root"/var/lib/apt/lists/* \
@@ -98,7 +119,7 @@ EOF
 
 base() {
   local missing=()
-  for n in "${BASE_NAMES[@]}"; do have_image "$n" || missing+=("$n"); done
+  for n in "${BASE_NAMES[@]}"; do current_base "$n" || missing+=("$n"); done
   [ ${#missing[@]} -eq 0 ] && return
   local pulled=1
   for n in "${missing[@]}"; do
@@ -116,7 +137,8 @@ base() {
   c=$(buildah from scratch)
   buildah add -q "$c" "$tarball" / >/dev/null
   buildah config --cmd bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --label org.opencontainers.image.description="Debian 12 minbase (debootstrap), slim" "$c"
+    --label org.opencontainers.image.description="Debian 12 minbase (debootstrap), slim" \
+    --label vzgen.base-recipe=$BASE_RECIPE "$c"
   buildah commit -q --rm "$c" "${BASE_NAMES[1]}" >/dev/null
   buildah tag "${BASE_NAMES[1]}" "${BASE_NAMES[0]}"
   echo "== base images ${BASE_NAMES[*]} made from $tarball"
