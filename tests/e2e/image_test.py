@@ -193,7 +193,8 @@ def main():
             image_env = {e.split("=", 1)[0] for e in cfg.get("Env", [])}
             check("container: exactly the image's, the seed's and the platform's variables",
                   seen - BUILDAH_ENV - {"HOME"} == set(env) | image_env,
-                  str(sorted(seen ^ (set(env) | image_env | BUILDAH_ENV | {"HOME"}))))
+                  f"{sorted(seen ^ (set(env) | image_env | BUILDAH_ENV | {'HOME'}))} "
+                  f"rc={p.returncode} {p.stderr[-300:]}")
 
             # Warm up (buildah's own files for a run), then the snapshot the job must keep.
             image.run([cfg["Entrypoint"][0], "--version"], {})
