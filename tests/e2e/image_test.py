@@ -30,7 +30,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
-import loopback  # noqa: E402 (the servers' helpers are beside them)
+import loopback  # noqa: E402 (loopback.py sits beside the servers)
 
 BUCKET = "podaac-ops-cumulus-protected"
 COLL = "MUR-JPL-L4-GLOB-v4.1"
