@@ -17,9 +17,16 @@ DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 pyth
 # on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
 DEB_JS := nodejs npm
 DEB_FUZZ := clang-14 libclang-rt-14-dev
+# Only for `make image` / `make image-test`: buildah builds and runs images without a daemon,
+# debootstrap makes the Debian 12 base when no registry answers.
+DEB_IMAGE := buildah debootstrap
 
-.PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean venvs venv-bench js-deps
+# The job image and where buildah keeps it (vfs storage, this checkout only; docs/job.md).
+IMAGE ?= localhost/vzgen:latest
+IMAGE_STORE ?= build/image/storage
+
+.PHONY: all deps deps-fuzz deps-image build build-asan release test unit e2e demo bench install \
+  fixtures fuzz fuzz-ci format format-check tidy clean image image-test venvs venv-bench js-deps
 
 all: build
 
@@ -28,6 +35,9 @@ deps:
 
 deps-fuzz:
 	@DEB="$(DEB_FUZZ)" ./tools/install-deps.sh
+
+deps-image:
+	@DEB="$(DEB_IMAGE)" ./tools/install-deps.sh
 
 build: deps
 	cmake --preset dev >/dev/null
@@ -90,6 +100,16 @@ demo: release
 
 bench: release venv-bench
 	BENCH_PYTHON=$(VENV_DIR)/bench/bin/python ./bench/run.sh build/release
+
+# The collection job's image from deploy/Dockerfile, built with buildah (no Docker daemon). The
+# Debian 12 base is pulled when a registry answers, else made with debootstrap and cached.
+image: deps-image
+	IMAGE=$(IMAGE) IMAGE_STORE=$(IMAGE_STORE) ./tools/image.sh build
+
+# The image's entrypoint against the loopback servers, compared with the host build's `vzgen job`.
+image-test: image release
+	$(PYTHON) tests/e2e/image_test.py --vzgen build/release/src/vz/cli/vzgen \
+	  --store $(IMAGE_STORE) --image $(IMAGE)
 
 install: release
 	cmake --install build/release --prefix $(PREFIX)

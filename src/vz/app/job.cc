@@ -47,22 +47,40 @@ int Fail(const std::string& event, const Error& e, int code) {
 }
 
 // A private netrc for Earthdata Login (0600, in a directory only we can read), named by $NETRC
-// so that every HTTPS read of this process answers the login redirect with it.
-Status UseEarthdataLogin(const std::string& user, const std::string& password,
-                         const std::string& edl_host) {
-  char tmpl[] = "/tmp/vzgen-job-XXXXXX";
-  const char* dir = mkdtemp(tmpl);
-  if (dir == nullptr) return IoError("cannot create a private directory for the netrc");
-  const std::string path = std::string(dir) + "/netrc";
-  {
-    std::ofstream f(path);
-    f << "machine " << edl_host << " login " << user << " password " << password << "\n";
-    if (!f) return IoError("cannot write the netrc");
+// so that every HTTPS read of this process answers the login redirect with it. The directory is
+// removed when the job ends, whichever way it ends, so that the password does not outlive the
+// run on disk (the container's /tmp, or a developer's).
+class PrivateNetrc {
+ public:
+  PrivateNetrc() = default;
+  PrivateNetrc(const PrivateNetrc&) = delete;
+  PrivateNetrc& operator=(const PrivateNetrc&) = delete;
+  ~PrivateNetrc() {
+    if (dir_.empty()) return;
+    unsetenv("NETRC");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
-  chmod(path.c_str(), 0600);
-  setenv("NETRC", path.c_str(), 1);
-  return Ok();
-}
+
+  Status Use(const std::string& user, const std::string& password, const std::string& edl_host) {
+    char tmpl[] = "/tmp/vzgen-job-XXXXXX";
+    const char* dir = mkdtemp(tmpl);
+    if (dir == nullptr) return IoError("cannot create a private directory for the netrc");
+    dir_ = dir;
+    const std::string path = dir_ + "/netrc";
+    {
+      std::ofstream f(path);
+      f << "machine " << edl_host << " login " << user << " password " << password << "\n";
+      if (!f) return IoError("cannot write the netrc");
+    }
+    chmod(path.c_str(), 0600);
+    setenv("NETRC", path.c_str(), 1);
+    return Ok();
+  }
+
+ private:
+  std::string dir_;
+};
 
 // The job's own AWS identity (SSM, the output bucket): AWS's credential chain, cached and
 // refreshed before expiry (the ECS task role in production).
@@ -173,6 +191,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   const std::string edl_host =
       env.getenv("VZ_EDL_HOST").empty() ? "urs.earthdata.nasa.gov" : env.getenv("VZ_EDL_HOST");
   std::string edl_user;
+  PrivateNetrc netrc;
   if (!c.ssm_edl_username.empty()) {
     const auth::AwsEndpoint e = JobAws(env);
     auto user = auth::SsmGetParameter(c.ssm_edl_username, e);
@@ -189,14 +208,14 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
                                                                            : kJobFailed;
       return Fail("credentials", std::move(password).error().Annotate("SSM_EDL_PASSWORD"), code);
     }
-    Status st = UseEarthdataLogin(*user, *password, edl_host);
+    Status st = netrc.Use(*user, *password, edl_host);
     if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
     edl_user = *user;
     LogJson("info", "credentials", {{"source", "ssm"}, {"user", *user}});
   } else if (!env.getenv("EARTHDATA_USERNAME").empty()) {
     edl_user = env.getenv("EARTHDATA_USERNAME");
-    Status st = UseEarthdataLogin(env.getenv("EARTHDATA_USERNAME"),
-                                  env.getenv("EARTHDATA_PASSWORD"), edl_host);
+    Status st =
+        netrc.Use(env.getenv("EARTHDATA_USERNAME"), env.getenv("EARTHDATA_PASSWORD"), edl_host);
     if (!st.ok()) return Fail("credentials", st.error(), kJobFailed);
     LogJson("info", "credentials",
             {{"source", "environment"}, {"user", env.getenv("EARTHDATA_USERNAME")}});
