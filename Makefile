@@ -4,19 +4,24 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
-PYTHON := /usr/bin/python3
 SHARED ?= $(abspath ../shared)
+# Python test environments: tests/requirements/NAME.txt (fully pinned) -> build/venv/NAME/.
+VENV_DIR := build/venv
+VENV_REQS := $(wildcard tests/requirements/*.txt)
+VENV_STAMPS := $(patsubst tests/requirements/%.txt,$(VENV_DIR)/%/.stamp,$(VENV_REQS))
+# Debian's Python (libhdf5 1.10) made the committed fixtures; `make fixtures` keeps using it.
+PYTHON := /usr/bin/python3
 
 # Debian 12 packages the build and the tests need. `make deps` installs the missing ones.
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
-DEB_TEST := python3 python3-numpy python3-h5py python3-netcdf4 python3-xarray python3-zarr \
-  python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 python3-xarray \
+  python3-zarr python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
 DEB_FUZZ := clang-14 libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz build build-asan release test unit e2e demo bench install fixtures \
-  fuzz fuzz-ci format format-check tidy clean
+  fuzz fuzz-ci format format-check tidy clean venvs
 
 all: build
 
@@ -38,9 +43,16 @@ release: deps
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
-# Every test (unit, fuzz-corpus replay, CLI errors, the xarray oracle over the fixtures and the
-# shared corpus) under address + undefined-behaviour sanitizers.
-test: build-asan
+# One virtual environment per requirements file, rebuilt only when the file's sha256 changes
+# (tools/make-venv.sh; the stamp holds the hash). Fails loudly if pip fails.
+venvs: $(VENV_STAMPS)
+
+$(VENV_DIR)/%/.stamp: tests/requirements/%.txt tools/make-venv.sh | deps
+	./tools/make-venv.sh $< $(VENV_DIR)/$*
+
+# Every test (unit, fuzz-corpus replay, CLI errors, the oracle over the fixtures and the shared
+# corpus under both reader generations) under address + undefined-behaviour sanitizers.
+test: build-asan venvs
 	cd build/asan && ctest --output-on-failure -j $(JOBS) -LE bench
 
 unit: build
