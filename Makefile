@@ -60,7 +60,7 @@ test: build-asan venvs
 unit: build
 	cd build/dev && ctest --output-on-failure -j $(JOBS) -L unit
 
-demo: release
+demo: release venvs
 	./tools/demo.sh build/release/src/vz/cli/vzgen
 
 bench: release
