@@ -4,15 +4,22 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
-PYTHON := /usr/bin/python3
 SHARED ?= $(abspath ../shared)
+# Python test environments: tests/requirements/NAME.txt (fully pinned) -> build/venv/NAME/.
+VENV_DIR := build/venv
+VENV_REQS := $(wildcard tests/requirements/*.txt)
+VENV_STAMPS := $(patsubst tests/requirements/%.txt,$(VENV_DIR)/%/.stamp,$(VENV_REQS))
+# Debian's Python (libhdf5 1.10) made the committed fixtures; `make fixtures` keeps using it.
+PYTHON := /usr/bin/python3
 
 # Debian 12 packages the build and the tests need. `make deps` installs the missing ones.
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
-DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 python3-xarray \
-  python3-zarr python3-fsspec python3-numcodecs netcdf-bin time bc nginx-light clang-format openssl
+# The Python readers of the tests come from PyPI (tests/requirements/*.txt), not from Debian;
+# python3-numpy/-h5py/-netcdf4 remain for bench/gen_granules.py and tools/demo.sh.
+DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 netcdf-bin time bc \
+  nginx-light clang-format openssl
 # Node.js for the zarrita reader check: Debian's nodejs + npm, unless a node and npm are already
 # on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
 DEB_JS := nodejs npm
@@ -51,33 +58,20 @@ release: deps
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
-# Every test (unit, fuzz-corpus replay, CLI errors, the xarray oracle over the fixtures and the
-# shared corpus) under address + undefined-behaviour sanitizers.
+# One virtual environment per requirements file, rebuilt only when the file's sha256 changes
+# (tools/make-venv.sh; the stamp holds the hash). Fails loudly if pip fails. `make test` makes
+# every one but bench's, which `make bench` makes.
+venvs: $(filter-out $(VENV_DIR)/bench/.stamp,$(VENV_STAMPS))
+
+venv-bench: $(VENV_DIR)/bench/.stamp
+
+$(VENV_DIR)/%/.stamp: tests/requirements/%.txt tools/make-venv.sh | deps
+	./tools/make-venv.sh $< $(VENV_DIR)/$*
+
+# Every test (unit, fuzz-corpus replay, CLI errors, the oracle over the fixtures and the shared
+# corpus under both reader generations) under address + undefined-behaviour sanitizers.
 test: build-asan venvs js-deps
 	cd build/asan && ctest --output-on-failure -j $(JOBS) -LE bench
-
-# One virtual environment per tests/requirements/NAME.txt at build/venv/NAME, from PyPI; rebuilt
-# only when the requirements file changes (its sha256 is kept in build/venv/NAME/.stamp).
-# `make test` makes every one but bench's, which `make bench` makes.
-VENV_DIR := build/venv
-TEST_VENVS = $(filter-out bench,$(basename $(notdir $(wildcard tests/requirements/*.txt))))
-define make_venvs
-	@set -e; for name in $(1); do \
-	  req=tests/requirements/$$name.txt; dir=$(VENV_DIR)/$$name; \
-	  sum=$$(sha256sum $$req | cut -d' ' -f1); \
-	  if [ "$$(cat $$dir/.stamp 2>/dev/null)" != "$$sum" ]; then \
-	    echo "== venv $$name ($$req)"; rm -rf $$dir; \
-	    $(PYTHON) -m venv $$dir; \
-	    $$dir/bin/pip install -q --disable-pip-version-check -r $$req; \
-	    echo $$sum > $$dir/.stamp; \
-	  fi; \
-	done
-endef
-venvs: deps
-	$(call make_venvs,$(TEST_VENVS))
-
-venv-bench: deps
-	$(call make_venvs,bench)
 
 # zarrita (npm) for e2e.js_reader, from tests/js/package-lock.json into build/js; reinstalled only
 # when the lock file changes (its sha256 is kept in build/js/.stamp).
@@ -95,7 +89,7 @@ js-deps:
 unit: build
 	cd build/dev && ctest --output-on-failure -j $(JOBS) -L unit
 
-demo: release
+demo: release $(VENV_DIR)/current/.stamp
 	./tools/demo.sh build/release/src/vz/cli/vzgen
 
 bench: release venv-bench

@@ -40,10 +40,13 @@ Open the store in Python (xarray + zarr + fsspec):
                        backend_kwargs={"consolidated": False,
                                        "storage_options": {"fo": "$store"}})
 MSG
-if /usr/bin/python3 -c "import xarray, zarr, fsspec" 2>/dev/null; then
+# The readers of the "current" test environment (make venvs) when it is there.
+reader=/usr/bin/python3
+[ -x "$root/build/venv/current/bin/python" ] && reader="$root/build/venv/current/bin/python"
+if "$reader" -c "import xarray, zarr, fsspec" 2>/dev/null; then
   echo
   echo "Opened with xarray:"
-  /usr/bin/python3 - "$store" <<'PY'
+  "$reader" - "$store" <<'PY'
 import sys, xarray as xr
 ds = xr.open_dataset("reference://", engine="zarr",
                      backend_kwargs={"consolidated": False, "storage_options": {"fo": sys.argv[1]}})

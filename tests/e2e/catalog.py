@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """`vzgen search` against the loopback CMR (tests/servers/cmr_test_server.py):
 
 - replaying the recorded CMR exchanges of ../shared/fixtures/cmr: the three-page

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """vzgen on bad input: every case must end with a clean error, never a crash.
 
 For each case `vzgen scan INPUT -o OUT.json` must exit non-zero (a positive code: no signal), in

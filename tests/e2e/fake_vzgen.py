@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """A stand-in for `vzgen scan` built on h5py, used only to test the oracle itself.
 
   fake_vzgen.py scan FILE -o OUT.json

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The same granules read through every transport give the same references: `vzgen scan` and
 `vzgen build` over local files, plain HTTP (nginx), HTTP through a proxy that injects 500, 503,
 429, connection resets and truncated bodies, S3 (our SigV4-checking server, with a session
