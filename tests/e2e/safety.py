@@ -384,7 +384,8 @@ def full_disk(g):
         new_out = os.path.join(mnt, "new.json")
         res = run(["scan", g[0], "-o", new_out])
         check("nothing half-written is left after a failed write",
-              res[0] == 1 and not os.path.exists(new_out) and not any(".tmp" in n for n in os.listdir(mnt)),
+              res[0] == 1 and not os.path.exists(new_out)
+              and not any(".tmp" in n for n in os.listdir(mnt)),
               str(os.listdir(mnt)))
     finally:
         subprocess.run(["umount", mnt])
