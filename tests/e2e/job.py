@@ -286,7 +286,8 @@ def main():
         if os.geteuid() == 0 and os.path.exists(pstore):
             small = os.path.join(work, "small_disk")
             os.makedirs(small)
-            if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small]).returncode == 0:
+            mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small]
+            if subprocess.run(mount).returncode == 0:
                 try:
                     kept = os.path.join(small, os.path.relpath(pstore, pdir))
                     os.makedirs(os.path.dirname(kept))
