@@ -38,6 +38,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 import loopback  # noqa: E402
 
+# The peers venv holds moto and boto3, not netCDF4: granules are written by Debian's Python,
+# which bench/gen_granules.py is made for (python3-netcdf4 and python3-h5py, make deps).
+GRANULE_PYTHON = "/usr/bin/python3"
+
 BUCKET = "podaac-ops-cumulus-protected"
 COLL = "MUR-JPL-L4-GLOB-v4.1"
 BIG = "BIG-CHUNKS-L4"
@@ -319,11 +323,11 @@ def main() -> int:
     vzgen = os.path.abspath(args.vzgen)
     top = args.keep or tempfile.mkdtemp(prefix="vz_peers_")
     spare = os.path.join(top, "spare")
-    subprocess.run([loopback.PYTHON, os.path.join(ROOT, "bench", "gen_granules.py"), "--small",
+    subprocess.run([GRANULE_PYTHON, os.path.join(ROOT, "bench", "gen_granules.py"), "--small",
                     "--count", "4", "--out", spare], check=True, stdout=subprocess.DEVNULL)
     names = sorted(n for n in os.listdir(spare) if n.endswith(".nc"))
     big = os.path.join(top, "20230101-big.nc")
-    subprocess.run([loopback.PYTHON, "-c", BIG_GRANULE, big], check=True)
+    subprocess.run([GRANULE_PYTHON, "-c", BIG_GRANULE, big], check=True)
 
     def local(paths, loadable):
         out = os.path.join(top, "local.json")
