@@ -8,12 +8,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
 #include <set>
+#include <variant>
 
 #include "vz/base/byte_cursor.h"
 #include "vz/base/checked.h"
@@ -27,6 +27,7 @@
 #include "vz/hdf5/fractal_heap.h"
 #include "vz/hdf5/global_heap.h"
 #include "vz/hdf5/groups.h"
+#include "vz/model/scalar.h"
 
 namespace vz::hdf5 {
 namespace {
@@ -444,16 +445,13 @@ Result<DType> Reader::ParseDatatype(ByteCursor& cur, int depth) {
       t = base;
       for (std::uint32_t i = 0; i < nmembers; ++i) {
         VZ_ASSIGN_OR_RETURN(auto vb, cur.Bytes(base.size));
-        std::uint64_t v = 0;
-        for (std::size_t k = 0; k < vb.size() && k < 8; ++k) {
-          const std::size_t idx = base.byte_order == '>' ? vb.size() - 1 - k : k;
-          v |= static_cast<std::uint64_t>(vb[idx]) << (8 * k);
-        }
-        std::int64_t sv = static_cast<std::int64_t>(v);
-        if (base.kind == Kind::kInt && base.size < 8 && (v >> (8 * base.size - 1)) & 1) {
-          sv = static_cast<std::int64_t>(v | (~std::uint64_t{0} << (8 * base.size)));
-        }
-        t.enum_members.emplace_back(sv, names[i]);
+        // A base wider than 8 bytes keeps its 8 least significant ones.
+        const std::size_t n = std::min<std::size_t>(vb.size(), 8);
+        const std::uint64_t v = model::LoadUnsigned(
+            base.byte_order == '>' ? vb.last(n) : vb.first(n), n, base.byte_order);
+        t.enum_members.emplace_back(
+            base.kind == Kind::kInt ? model::SignExtend(v, n) : static_cast<std::int64_t>(v),
+            names[i]);
       }
       if (base.kind == Kind::kInt && base.size == 1 && nmembers == 2 &&
           t.enum_members[0] == std::make_pair(std::int64_t{0}, std::string("FALSE")) &&
@@ -777,50 +775,16 @@ void ExpandArrayElementType(model::Array& arr) {
 
 Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t> p,
                                    std::vector<std::uint64_t>* refs) {
-  auto load = [&](std::size_t n) {
-    std::uint64_t v = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t idx = t.byte_order == '>' ? n - 1 - k : k;
-      v |= static_cast<std::uint64_t>(p[idx]) << (8 * k);
-    }
-    return v;
-  };
   if (t.size == 0 || p.size() < t.size) return Json(nullptr);
   switch (t.kind) {
     case Kind::kBool:
       return Json(p[0] != 0);
-    case Kind::kInt: {
-      if (t.size > 8) return Json(nullptr);
-      std::uint64_t v = load(t.size);
-      if (t.size < 8 && ((v >> (8 * t.size - 1)) & 1)) v |= ~std::uint64_t{0} << (8 * t.size);
-      return Json(static_cast<std::int64_t>(v));
-    }
+    case Kind::kInt:
     case Kind::kUInt:
-      if (t.size > 8) return Json(nullptr);
-      return Json(load(t.size));
     case Kind::kFloat: {
-      if (t.size == 4) {
-        const auto bits = static_cast<std::uint32_t>(load(4));
-        float f = 0;
-        std::memcpy(&f, &bits, 4);
-        return Json(static_cast<double>(f));
-      }
-      if (t.size == 8) {
-        const auto bits = load(8);
-        double d = 0;
-        std::memcpy(&d, &bits, 8);
-        return Json(d);
-      }
-      if (t.size == 2) {
-        const auto h = static_cast<std::uint32_t>(load(2));
-        const int e = static_cast<int>((h >> 10) & 0x1f);
-        const double m = static_cast<double>(h & 0x3ff);
-        double v = e == 0    ? std::ldexp(m, -24)
-                   : e == 31 ? (m == 0 ? INFINITY : NAN)
-                             : std::ldexp(m + 1024.0, e - 25);
-        return Json((h & 0x8000) ? -v : v);
-      }
-      return Json(nullptr);
+      const auto n = model::DecodeNumber(t, p);
+      if (!n) return Json(nullptr);
+      return std::visit([](auto v) { return Json(v); }, *n);
     }
     case Kind::kFixedString:
       return Json(DecodeFixedString(p));
