@@ -2,12 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <bit>
 #include <map>
+#include <variant>
 
 #include "vz/app/sources.h"
 #include "vz/base/checked.h"
 #include "vz/codecs/codecs.h"
+#include "vz/model/scalar.h"
 
 namespace vz::app {
 
@@ -89,28 +90,17 @@ Result<std::vector<model::Filter>> PipelineOf(const SortedJson& zarray) {
 }
 
 std::string FirstValue(const std::vector<std::uint8_t>& raw, const model::DType& t) {
-  if (raw.size() < t.size || (t.size != 1 && t.size != 2 && t.size != 4 && t.size != 8)) return "";
-  std::uint64_t u = 0;
-  for (std::size_t i = 0; i < t.size; ++i) {
-    const std::size_t k = t.byte_order == '>' ? i : t.size - 1 - i;
-    u = (u << 8) | raw[k];
+  if (t.size != 1 && t.size != 2 && t.size != 4 && t.size != 8) return "";
+  // Half floats are not shown (a sample, not a decoder of every type).
+  if (t.kind == model::DType::Kind::kFloat && t.size == 2) return "";
+  const auto n = model::DecodeNumber(t, raw);
+  if (!n) return "";
+  if (const double* d = std::get_if<double>(&*n)) {
+    // A single-precision value prints as the float it is ("0.1", not "0.10000000149011612").
+    if (t.size == 4) return fmt::format("{}", static_cast<float>(*d));
+    return fmt::format("{}", *d);
   }
-  switch (t.kind) {
-    case model::DType::Kind::kFloat:
-      if (t.size == 4)
-        return fmt::format("{}", std::bit_cast<float>(static_cast<std::uint32_t>(u)));
-      if (t.size == 8) return fmt::format("{}", std::bit_cast<double>(u));
-      return "";
-    case model::DType::Kind::kInt: {
-      const unsigned shift = static_cast<unsigned>(64 - 8 * t.size);
-      return fmt::format("{}", static_cast<std::int64_t>(u << shift) >> shift);
-    }
-    case model::DType::Kind::kUInt:
-    case model::DType::Kind::kBool:
-      return fmt::format("{}", u);
-    default:
-      return "";
-  }
+  return std::visit([](auto v) { return fmt::format("{}", v); }, *n);
 }
 
 std::string Key(const refs::RefArray& a, std::span<const std::uint32_t> coords) {

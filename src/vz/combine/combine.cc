@@ -12,6 +12,7 @@
 
 #include "vz/base/checked.h"
 #include "vz/combine/time_units.h"
+#include "vz/model/scalar.h"
 
 namespace vz::combine {
 
@@ -144,66 +145,46 @@ std::string ZarrayDifference(const RefArray& first, const RefArray& other, int a
   return "";
 }
 
-// The numeric element type of a zarr dtype string: kind 'i', 'u', 'f' and size.
-struct NumType {
-  char order = '<';
-  char kind = 0;
-  std::size_t size = 0;
-};
-
-std::optional<NumType> ParseNumType(const SortedJson& dtype) {
+// The numeric element type of a zarr dtype string: kind 'i', 'u', 'f' of 1, 2, 4 or 8 bytes
+// (floats of 4 or 8).
+std::optional<model::DType> ParseNumType(const SortedJson& dtype) {
   if (!dtype.is_string()) return std::nullopt;
   const auto& s = dtype.get_ref<const std::string&>();
   if (s.size() != 3 || (s[1] != 'i' && s[1] != 'u' && s[1] != 'f') || s[2] < '1' || s[2] > '8') {
     return std::nullopt;
   }
-  NumType t{s[0], s[1], static_cast<std::size_t>(s[2] - '0')};
+  model::DType t;
+  t.byte_order = s[0];
+  t.kind = s[1] == 'i'   ? model::DType::Kind::kInt
+           : s[1] == 'u' ? model::DType::Kind::kUInt
+                         : model::DType::Kind::kFloat;
+  t.size = static_cast<std::uint32_t>(s[2] - '0');
   if (t.size != 1 && t.size != 2 && t.size != 4 && t.size != 8) return std::nullopt;
-  if (t.kind == 'f' && t.size < 4) return std::nullopt;
+  if (t.kind == model::DType::Kind::kFloat && t.size < 4) return std::nullopt;
   return t;
 }
 
-std::uint64_t LoadUint(const std::uint8_t* p, std::size_t size, char order) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < size; ++i) {
-    const std::size_t k = order == '>' ? i : size - 1 - i;
-    v = (v << 8) | p[k];
-  }
-  return v;
-}
-
 void StoreUint(std::uint8_t* p, std::size_t size, char order, std::uint64_t v) {
-  for (std::size_t i = 0; i < size; ++i) {
-    const std::size_t k = order == '>' ? size - 1 - i : i;
-    p[k] = static_cast<std::uint8_t>(v >> (8 * i));
-  }
+  model::StoreUnsigned(std::span<std::uint8_t>(p, size), size, order, v);
 }
 
-double LoadNumber(const std::uint8_t* p, const NumType& t) {
-  const std::uint64_t u = LoadUint(p, t.size, t.order);
-  if (t.kind == 'f') {
-    return t.size == 4 ? static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(u)))
-                       : std::bit_cast<double>(u);
-  }
-  if (t.kind == 'u') return static_cast<double>(u);
-  const unsigned shift = static_cast<unsigned>(64 - 8 * t.size);
-  return static_cast<double>(static_cast<std::int64_t>(u << shift) >> shift);
-}
-
-std::vector<double> Numbers(const std::vector<std::uint8_t>& raw, const NumType& t) {
+std::vector<double> Numbers(const std::vector<std::uint8_t>& raw, const model::DType& t) {
   std::vector<double> out(raw.size() / t.size);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = LoadNumber(raw.data() + i * t.size, t);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto n = model::DecodeNumber(t, std::span(raw).subspan(i * t.size, t.size));
+    out[i] = n ? model::ToDouble(*n) : 0.0;
+  }
   return out;
 }
 
 // Writes `values` back in type `t`; false when an integer type cannot hold a value exactly.
-bool StoreNumbers(const std::vector<double>& values, const NumType& t,
+bool StoreNumbers(const std::vector<double>& values, const model::DType& t,
                   std::vector<std::uint8_t>& raw) {
   raw.assign(values.size() * t.size, 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
     std::uint64_t u = 0;
-    if (t.kind == 'f') {
+    if (t.kind == model::DType::Kind::kFloat) {
       u = t.size == 4 ? std::bit_cast<std::uint32_t>(static_cast<float>(v))
                       : std::bit_cast<std::uint64_t>(v);
     } else {
@@ -214,7 +195,7 @@ bool StoreNumbers(const std::vector<double>& values, const NumType& t,
       }
       u = static_cast<std::uint64_t>(static_cast<std::int64_t>(r));
     }
-    StoreUint(raw.data() + i * t.size, t.size, t.order, u);
+    StoreUint(raw.data() + i * t.size, t.size, t.byte_order, u);
   }
   return true;
 }

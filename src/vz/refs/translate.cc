@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <iterator>
 #include <map>
 #include <set>
 #include <string_view>
 
-#include "vz/base/byte_cursor.h"
 #include "vz/base/checked.h"
+#include "vz/model/scalar.h"
 #include "vz/refs/base64.h"
 #include "vz/refs/json_writer.h"
 
@@ -81,39 +80,21 @@ Status CheckCompound(const model::DType& t) {
   return Ok();
 }
 
-double HalfToDouble(std::uint16_t h) {
-  const int sign = (h >> 15) != 0 ? -1 : 1;
-  const int exponent = (h >> 10) & 0x1f;
-  const int mantissa = h & 0x3ff;
-  if (exponent == 0) return sign * std::ldexp(static_cast<double>(mantissa), -24);
-  if (exponent == 31) {
-    return mantissa != 0 ? std::nan("") : sign * std::numeric_limits<double>::infinity();
-  }
-  return sign * std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
-}
-
 SortedJson FloatJson(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   return v;
 }
 
-// Reads one `size`-byte number in the dtype's byte order.
-std::optional<std::uint64_t> ReadUint(std::span<const std::uint8_t> bytes, std::size_t size,
-                                      char order) {
-  ByteCursor c(bytes);
-  auto r = order == '>' ? c.UintBE(size) : c.UintLE(size);
-  if (!r.ok()) return std::nullopt;
-  return *r;
-}
-
+// One float of `size` bytes in `order`, through the scalar codec.
 std::optional<double> ReadFloat(std::span<const std::uint8_t> bytes, std::size_t size, char order) {
-  auto u = ReadUint(bytes, size, order);
-  if (!u) return std::nullopt;
-  if (size == 2) return HalfToDouble(static_cast<std::uint16_t>(*u));
-  if (size == 4) return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(*u)));
-  if (size == 8) return std::bit_cast<double>(*u);
-  return std::nullopt;
+  model::DType t;
+  t.kind = Kind::kFloat;
+  t.size = static_cast<std::uint32_t>(size);
+  t.byte_order = order;
+  auto n = model::DecodeNumber(t, bytes);
+  if (!n) return std::nullopt;
+  return model::ToDouble(*n);
 }
 
 const model::Attribute* FindAttribute(const model::Array& array, std::string_view name) {
@@ -567,16 +548,14 @@ SortedJson DecodeFillValue(const model::DType& dtype,
     case Kind::kBool:
       return SortedJson(std::any_of(value.begin(), value.end(), [](auto b) { return b != 0; }));
     case Kind::kInt: {
-      auto u = ReadUint(value, size, dtype.byte_order);
-      if (!u || size == 0 || size > 8) return nullptr;
-      std::uint64_t x = *u;
-      if (size < 8 && ((x >> (size * 8 - 1)) & 1u) != 0) x |= ~std::uint64_t{0} << (size * 8);
-      return SortedJson(static_cast<std::int64_t>(x));
+      auto n = model::DecodeNumber(dtype, value);
+      if (!n) return nullptr;
+      return SortedJson(std::get<std::int64_t>(*n));
     }
     case Kind::kUInt: {
-      auto u = ReadUint(value, size, dtype.byte_order);
-      if (!u) return nullptr;
-      return SortedJson(*u);
+      auto n = model::DecodeNumber(dtype, value);
+      if (!n) return nullptr;
+      return SortedJson(std::get<std::uint64_t>(*n));
     }
     case Kind::kFloat: {
       auto f = ReadFloat(value, size, dtype.byte_order);
