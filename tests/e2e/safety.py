@@ -228,6 +228,10 @@ def flags(g):
     expect("search --start 13-45-2022 is refused locally",
            run(["search", "--collection", "X", "--start", "13-45-2022", "--cmr-url",
                 "http://127.0.0.1:9/search"]), 2, ["13-45-2022"], absent=["127.0.0.1:9"])
+    expect("search --start with a field too large for a number is refused, not a crash",
+           run(["search", "--collection", "X", "--start", "2022-0" + "2" * 30 + "-01",
+                "--cmr-url", "http://127.0.0.1:9/search"]), 2, ["is neither"],
+           absent=["internal error"])
     expect("build --collection --end 2022-02-30 is refused locally",
            run(["build", "--collection", "X", "--end", "2022-02-30", "--cmr-url",
                 "http://127.0.0.1:9/search", "-o", TMP]), 2, ["2022-02-30"],

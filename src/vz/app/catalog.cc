@@ -88,7 +88,8 @@ Result<std::string> CmrTime(const std::string& value, bool end) {
   if (!AllDigits(a) || !AllDigits(b) || !AllDigits(c)) {
     return InvalidArgument(fmt::format("date '{}' is neither M-D-YYYY nor YYYY-MM-DD", value));
   }
-  if (a.size() == 4) {  // ISO 8601
+  // Each field has its own width, so that stoi never sees a number it cannot hold.
+  if (a.size() == 4 && !b.empty() && b.size() <= 2 && !c.empty() && c.size() <= 2) {  // ISO 8601
     y = std::stoi(a);
     m = std::stoi(b);
     d = std::stoi(c);
@@ -106,6 +107,9 @@ Result<std::string> CmrTime(const std::string& value, bool end) {
   }
   if (!time.empty()) {
     if (!time.empty() && (time.back() == 'Z' || time.back() == 'z')) time.pop_back();
+    if (time.size() > 8) {
+      return InvalidArgument(fmt::format("time in '{}' is not HH:MM[:SS]Z", value));
+    }
     int hh = 0;
     int mm = 0;
     int ss = 0;
