@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 
-import h5py
 import numpy as np
+from time_granules import make_time_granules
 
 GRANULES = 24
 FIRST = 16  # granules in the store before an append
@@ -34,27 +34,9 @@ def make_granules(d):
     """24 granules of four 1 x 400 x 1000 float32 variables in 1 x 20 x 20 chunks (1,600 bytes:
     referenced, not inlined): 6.4 MB and 4,000 chunks each, so a store of them holds some
     96,000 references."""
-    os.makedirs(d)
-    paths = []
     rng = np.random.default_rng(7)
-    for i in range(GRANULES):
-        p = os.path.join(d, f"g{i:03d}.nc")
-        with h5py.File(p, "w") as f:
-            t = f.create_dataset("time", data=np.array([i * 86400], dtype="i4"),
-                                 maxshape=(None,), chunks=(1,))
-            t.attrs["units"] = "seconds since 2020-01-01"
-            t.make_scale("time")
-            y = f.create_dataset("y", data=np.arange(400, dtype="f4"))
-            y.make_scale("y")
-            x = f.create_dataset("x", data=np.arange(1000, dtype="f4"))
-            x.make_scale("x")
-            for name in ("a", "b", "c", "d"):
-                v = f.create_dataset(name, data=rng.random((1, 400, 1000), dtype="f4"),
-                                     chunks=(1, 20, 20), maxshape=(None, 400, 1000))
-                for k, scale in enumerate((t, y, x)):
-                    v.dims[k].attach_scale(scale)
-        paths.append(p)
-    return paths
+    return make_time_granules(d, GRANULES, (1, 400, 1000), (1, 20, 20), ["a", "b", "c", "d"],
+                              lambda i, name: rng.random((1, 400, 1000), dtype="f4"))
 
 
 def digest(path):

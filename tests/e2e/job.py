@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 import loopback  # noqa: E402
+from time_granules import fill_disk  # noqa: E402
 
 sys.path.insert(0, HERE)
 import oracle  # noqa: E402
@@ -293,12 +294,7 @@ def main():
                     os.makedirs(os.path.dirname(kept))
                     shutil.copy(pstore, kept)
                     before = open(kept, "rb").read()
-                    with open(os.path.join(small, "filler"), "wb", buffering=0) as f:
-                        try:
-                            while True:
-                                f.write(b"\0" * 4096)
-                        except OSError:
-                            pass
+                    fill_disk(small)
                     rc, lines, err = job(dict(env, VZ_PROFILE=profile, OUTPUT_BUCKET="",
                                               STAGING_BUCKET="", VZ_ACCESS="https",
                                               VZ_OUTPUT_DIR=small))

@@ -29,6 +29,7 @@ import time
 
 import h5py
 import numpy as np
+from time_granules import fill_disk, make_time_granules
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURES = os.path.join(REPO, "tests", "data", "fixtures")
@@ -75,27 +76,11 @@ def expect(label, result, code, words=(), absent=()):
     return not problems
 
 
-def make_granules(d, n, start=0, shape=(1, 40, 60), chunks=(1, 20, 20)):
-    """n small netCDF-4-like granules along time, written by h5py."""
-    os.makedirs(d, exist_ok=True)
-    paths = []
-    for i in range(start, start + n):
-        p = os.path.join(d, f"g{i:03d}.nc")
-        with h5py.File(p, "w") as f:
-            t = f.create_dataset("time", data=np.array([i * 86400], dtype="i4"),
-                                 maxshape=(None,), chunks=(1,))
-            t.attrs["units"] = "seconds since 2020-01-01"
-            t.make_scale("time")
-            y = f.create_dataset("y", data=np.arange(shape[1], dtype="f4"))
-            y.make_scale("y")
-            x = f.create_dataset("x", data=np.arange(shape[2], dtype="f4"))
-            x.make_scale("x")
-            v = f.create_dataset("v", data=np.full(shape, i, dtype="f4"), chunks=chunks,
-                                 maxshape=(None,) + shape[1:])
-            for k, s in enumerate((t, y, x)):
-                v.dims[k].attach_scale(s)
-        paths.append(p)
-    return paths
+def make_granules(d, n):
+    """n small granules along time, one variable v (1 x 40 x 60) holding the granule's index."""
+    shape = (1, 40, 60)
+    return make_time_granules(d, n, shape, (1, 20, 20), ["v"],
+                              lambda i, _: np.full(shape, i, dtype="f4"))
 
 
 # ---- outputs that must not be replaced
@@ -344,16 +329,6 @@ def verify_truncated():
 
 # ---- full disks
 
-def fill(mnt):
-    """Fills the small disk to its last block."""
-    with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError:
-            pass
-
-
 def full_disk(g):
     if os.geteuid() != 0:
         print("SKIP  full disk: not root, cannot mount a small tmpfs")
@@ -367,7 +342,7 @@ def full_disk(g):
         store = os.path.join(mnt, "s.json")
         expect("build a small store on a small disk", run(["build", g[0], "-o", store, "-q"]), 0)
         before = sha(store)
-        fill(mnt)
+        fill_disk(mnt)
         for label, cmd in [("build", ["build", *g[:6], "-o", store]),
                            ("append", ["append", store, *g[1:6]]),
                            ("scan", ["scan", g[0], "-o", store])]:
