@@ -100,9 +100,8 @@ class GranuleScanner {
       adapted.cache.first_read = learned;
       scan = &adapted;
     }
-    auto parsed = OpenAndParse(url, *scan, file);
-    if (!parsed.ok()) return std::move(parsed).error();
-    model::VirtualDataset& ds = *parsed;
+    VZ_ASSIGN_OR_RETURN(auto parsed, OpenAndParse(url, *scan, file));
+    model::VirtualDataset& ds = parsed;
     if (first && concat_dim_.empty() && options_.combine.new_dim.empty()) {
       concat_dim_ = DefaultConcatDim(ds);
     }
@@ -611,7 +610,7 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
     all.insert(all.end(), fresh.begin(), fresh.end());
     appended = Combine(std::nullopt, "", all, store_path, options, "append (rebuilt in order)",
                        inputs.size(), skipped_report.already_present);
-    if (!appended.ok()) return std::move(appended).error();
+    VZ_TRY(appended);
   }
   return appended;
 }

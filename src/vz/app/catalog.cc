@@ -340,14 +340,12 @@ Result<CatalogResult> SearchCmr(io::HttpTransport& transport, const std::string&
   for (int page = 0; page < 100000; ++page) {
     VZ_ASSIGN_OR_RETURN(auto r, CmrGet(transport, url, search_after));
     if (r.status != 200) return CmrError(r, url);
-    auto parsed = ParseGranulePage(r.body);
-    if (!parsed.ok())
-      return std::move(parsed).error().Annotate("in CMR page " + std::to_string(page + 1));
+    VZ_ASSIGN_OR_RETURN(auto parsed, ParseGranulePage(r.body), "in CMR page {}", page + 1);
     const Json body = Json::parse(r.body, nullptr, false);
     const std::size_t items = body.is_object() && body.contains("items") ? body["items"].size() : 0;
-    for (auto& g : parsed->granules) out.granules.push_back(std::move(g));
-    for (auto& w : parsed->without_data) out.without_data.push_back(std::move(w));
-    if (out.s3_credentials_url.empty()) out.s3_credentials_url = parsed->s3_credentials_url;
+    for (auto& g : parsed.granules) out.granules.push_back(std::move(g));
+    for (auto& w : parsed.without_data) out.without_data.push_back(std::move(w));
+    if (out.s3_credentials_url.empty()) out.s3_credentials_url = parsed.s3_credentials_url;
     search_after = r.Header("cmr-search-after");
     if (items == 0 || items < static_cast<std::size_t>(page_size) || search_after.empty()) break;
   }
@@ -439,16 +437,14 @@ Result<CatalogResult> SearchCatalog(io::HttpTransport& transport, const std::str
   std::set<std::string> seen;
   std::set<std::string> seen_without;
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    auto found = SearchCmr(transport, cmr_url, plan[i], page_size);
-    if (!found.ok()) {
-      return std::move(found).error().Annotate(fmt::format("profile search {}", i + 1));
-    }
-    if (out.s3_credentials_url.empty()) out.s3_credentials_url = found->s3_credentials_url;
-    out.level2 = out.level2 || found->level2;
-    for (auto& g : found->granules) {
+    VZ_ASSIGN_OR_RETURN(auto found, SearchCmr(transport, cmr_url, plan[i], page_size),
+                        "profile search {}", i + 1);
+    if (out.s3_credentials_url.empty()) out.s3_credentials_url = found.s3_credentials_url;
+    out.level2 = out.level2 || found.level2;
+    for (auto& g : found.granules) {
       if (seen.insert(g.name).second) out.granules.push_back(std::move(g));
     }
-    for (auto& w : found->without_data) {
+    for (auto& w : found.without_data) {
       if (seen_without.insert(w).second) out.without_data.push_back(std::move(w));
     }
   }

@@ -161,8 +161,7 @@ Result<std::optional<refs::RefStore>> ReadPublished(const JobConfig& c, const Jo
     if (!got.ok() && got.error().code() == ErrorCode::kNotFound) {
       return std::optional<refs::RefStore>();
     }
-    if (!got.ok()) return std::move(got).error();
-    text = std::move(*got);
+    VZ_ASSIGN_OR_RETURN(text, std::move(got));
   }
   VZ_ASSIGN_OR_RETURN(auto store, refs::ReadRefStore(text, name));
   return std::optional<refs::RefStore>(std::move(store));
@@ -245,10 +244,8 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   // 3. How to read them: in-region S3 (direct) with the DAAC's temporary credentials, or
   //    HTTPS with Earthdata Login. "auto" tries direct and falls back to HTTPS.
   auto probe_first = [](const std::string& url) -> Status {
-    auto source = OpenUrl(url, RemoteOptionsFromEnvironment());
-    if (!source.ok()) return source.error();
-    auto info = (*source)->Stat();
-    if (!info.ok()) return info.error();
+    VZ_ASSIGN_OR_RETURN(auto source, OpenUrl(url, RemoteOptionsFromEnvironment()));
+    VZ_TRY(source->Stat());
     return Ok();
   };
   bool direct = false;

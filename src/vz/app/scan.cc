@@ -93,9 +93,8 @@ Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOpt
 Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,
             std::vector<std::string>* warnings) {
   OpenedFile file;
-  auto parsed = OpenAndParse(url, options, file);
-  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
-  model::VirtualDataset& dataset = *parsed;
+  VZ_ASSIGN_OR_RETURN(auto parsed, OpenAndParse(url, options, file), "in {}", url);
+  model::VirtualDataset& dataset = parsed;
   // Chunk data is read once: served from the metadata blocks when already there (the first
   // read often holds the whole of a small granule), otherwise read without caching.
   io::UncachedView data(*file.cache);
@@ -154,9 +153,8 @@ std::string Shape(const std::vector<std::uint64_t>& shape) {
 
 Status Inspect(const std::string& url, const ScanOptions& options, std::ostream& out) {
   OpenedFile file;
-  auto parsed = OpenAndParse(url, options, file);
-  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + url);
-  const model::VirtualDataset& ds = *parsed;
+  VZ_ASSIGN_OR_RETURN(auto parsed, OpenAndParse(url, options, file), "in {}", url);
+  const model::VirtualDataset& ds = parsed;
   out << fmt::format("{} ({})\n", url, ds.format);
   std::vector<std::string> group_paths;
   for (const auto& g : ds.groups) group_paths.push_back(g.path);

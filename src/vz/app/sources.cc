@@ -106,17 +106,15 @@ long RemoteConcurrency() { return g_concurrency.load(); }
 Status UseEarthdataS3Credentials(const std::string& url) {
   // The DAAC's keys last an hour: one cache for the whole process.
   auto cache = std::make_shared<auth::CachedCredentials>([url]() -> Result<auth::TimedCredentials> {
-    auto r = EarthdataGet(url);
-    if (!r.ok()) return std::move(r).error().Annotate("fetching " + url);
-    if (r->status == 401 || r->status == 403) {
-      return PermissionDenied(fmt::format("{}: HTTP {} (Earthdata Login)", url, r->status));
+    VZ_ASSIGN_OR_RETURN(auto r, EarthdataGet(url), "fetching {}", url);
+    if (r.status == 401 || r.status == 403) {
+      return PermissionDenied(fmt::format("{}: HTTP {} (Earthdata Login)", url, r.status));
     }
-    if (r->status != 200) return IoError(fmt::format("{}: HTTP {}", url, r->status));
-    return auth::ParseEarthdataS3Credentials(r->body).Annotate(url);
+    if (r.status != 200) return IoError(fmt::format("{}: HTTP {}", url, r.status));
+    return auth::ParseEarthdataS3Credentials(r.body).Annotate(url);
   });
   SetS3Credentials([cache] { return cache->Get(); }, [cache] { cache->Invalidate(); });
-  auto first = cache->Get();
-  if (!first.ok()) return first.error();
+  VZ_TRY(cache->Get());
   return Ok();
 }
 

@@ -235,21 +235,21 @@ Result<std::string> SsmGetParameter(const std::string& name, const AwsEndpoint& 
       endpoint.endpoint.empty() ? ServiceHost("ssm", endpoint) + "/" : endpoint.endpoint + "/";
   const nlohmann::json req = {{"Name", name}, {"WithDecryption", true}};
   const std::string body = req.dump();
-  auto reply = WithRetries([&] {
-    return AwsRequest("POST", url,
-                      {{"content-type", "application/x-amz-json-1.1"},
-                       {"x-amz-target", "AmazonSSM.GetParameter"}},
-                      body, endpoint, "ssm");
-  });
-  if (!reply.ok()) return std::move(reply).error().Annotate("reading SSM parameter " + name);
-  const auto j = nlohmann::json::parse(reply->body, nullptr, false);
-  if (reply->status != 200) {
+  VZ_ASSIGN_OR_RETURN(auto reply, WithRetries([&] {
+                        return AwsRequest("POST", url,
+                                          {{"content-type", "application/x-amz-json-1.1"},
+                                           {"x-amz-target", "AmazonSSM.GetParameter"}},
+                                          body, endpoint, "ssm");
+                      }),
+                      "reading SSM parameter {}", name);
+  const auto j = nlohmann::json::parse(reply.body, nullptr, false);
+  if (reply.status != 200) {
     std::string type = j.is_object() ? j.value("__type", "") : "";
     if (const auto hash = type.find('#'); hash != std::string::npos) type = type.substr(hash + 1);
-    const std::string msg = fmt::format("SSM parameter {}: HTTP {}{}", name, reply->status,
+    const std::string msg = fmt::format("SSM parameter {}: HTTP {}{}", name, reply.status,
                                         type.empty() ? "" : " " + type);
     if (type == "ParameterNotFound") return NotFound(msg);
-    if (reply->status == 403 || type.find("AccessDenied") != std::string::npos ||
+    if (reply.status == 403 || type.find("AccessDenied") != std::string::npos ||
         type.find("UnrecognizedClient") != std::string::npos ||
         type.find("Signature") != std::string::npos) {
       return PermissionDenied(msg);
@@ -272,22 +272,24 @@ Status S3PutObject(const std::string& s3_url, const std::string& data, const Aws
     part_size = 5u << 20;
   }
   if (data.size() <= part_size) {
-    auto r = WithRetries([&] {
-      return AwsRequest("PUT", url,
-                        {{"content-type", content_type}, {"content-md5", ContentMd5(data)}}, data,
-                        endpoint, "s3");
-    });
-    if (!r.ok()) return std::move(r).error().Annotate("uploading " + s3_url);
-    if (r->status != 200) return S3Error(*r, "uploading " + s3_url);
+    VZ_ASSIGN_OR_RETURN(auto r, WithRetries([&] {
+                          return AwsRequest(
+                              "PUT", url,
+                              {{"content-type", content_type}, {"content-md5", ContentMd5(data)}},
+                              data, endpoint, "s3");
+                        }),
+                        "uploading {}", s3_url);
+    if (r.status != 200) return S3Error(r, "uploading " + s3_url);
     return Ok();
   }
-  auto init = WithRetries([&] {
-    return AwsRequest("POST", url + "?uploads=", {{"content-type", content_type}}, "", endpoint,
-                      "s3");
-  });
-  if (!init.ok()) return std::move(init).error().Annotate("starting the upload of " + s3_url);
-  if (init->status != 200) return S3Error(*init, "starting the upload of " + s3_url);
-  const std::string upload_id = XmlValue(init->body, "UploadId");
+  VZ_ASSIGN_OR_RETURN(auto init, WithRetries([&] {
+                        return AwsRequest("POST",
+                                          url + "?uploads=", {{"content-type", content_type}}, "",
+                                          endpoint, "s3");
+                      }),
+                      "starting the upload of {}", s3_url);
+  if (init.status != 200) return S3Error(init, "starting the upload of " + s3_url);
+  const std::string upload_id = XmlValue(init.body, "UploadId");
   if (upload_id.empty()) return Corrupt("S3 did not return an UploadId for " + s3_url);
   auto abort = [&](Error e) -> Status {
     (void)AwsRequest("DELETE", url + "?uploadId=" + upload_id, {}, "", endpoint, "s3");
@@ -323,10 +325,11 @@ Status S3PutObject(const std::string& s3_url, const std::string& data, const Aws
 
 Result<std::string> S3GetObject(const std::string& s3_url, const AwsEndpoint& endpoint) {
   VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
-  auto r = WithRetries([&] { return AwsRequest("GET", url, {}, "", endpoint, "s3"); });
-  if (!r.ok()) return std::move(r).error().Annotate("reading " + s3_url);
-  if (r->status != 200) return S3Error(*r, "reading " + s3_url);
-  return std::move(r->body);
+  VZ_ASSIGN_OR_RETURN(auto r,
+                      WithRetries([&] { return AwsRequest("GET", url, {}, "", endpoint, "s3"); }),
+                      "reading {}", s3_url);
+  if (r.status != 200) return S3Error(r, "reading " + s3_url);
+  return std::move(r.body);
 }
 
 }  // namespace vz::auth

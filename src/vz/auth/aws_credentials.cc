@@ -182,15 +182,13 @@ Result<TimedCredentials> CredentialsFromContainer(const Getenv& getenv) {
   }
   std::vector<std::pair<std::string, std::string>> headers = {{"accept", "application/json"}};
   if (!token.empty()) headers.emplace_back("authorization", token);
-  auto r = Metadata("GET", url, headers);
-  if (!r.ok()) return std::move(r).error().Annotate("reading ECS container credentials");
-  if (r->status != 200) {
+  VZ_ASSIGN_OR_RETURN(auto r, Metadata("GET", url, headers), "reading ECS container credentials");
+  if (r.status != 200) {
     const std::string msg =
-        fmt::format("ECS container credentials: HTTP {} from {}", r->status, url);
-    return r->status == 401 || r->status == 403 ? Error(PermissionDenied(msg))
-                                                : Error(IoError(msg));
+        fmt::format("ECS container credentials: HTTP {} from {}", r.status, url);
+    return r.status == 401 || r.status == 403 ? Error(PermissionDenied(msg)) : Error(IoError(msg));
   }
-  return FromMetadataJson(r->body, "the ECS container endpoint");
+  return FromMetadataJson(r.body, "the ECS container endpoint");
 }
 
 Result<TimedCredentials> CredentialsFromInstance(const Getenv& getenv) {
@@ -210,18 +208,21 @@ Result<TimedCredentials> CredentialsFromInstance(const Getenv& getenv) {
   }
   const std::vector<std::pair<std::string, std::string>> auth = {
       {"x-aws-ec2-metadata-token", Trim(token->body)}};
-  auto role = Metadata("GET", base + "/latest/meta-data/iam/security-credentials/", auth);
-  if (!role.ok()) return std::move(role).error().Annotate("reading the EC2 instance role");
-  if (role->status != 200 || Trim(role->body).empty()) {
+  VZ_ASSIGN_OR_RETURN(auto role,
+                      Metadata("GET", base + "/latest/meta-data/iam/security-credentials/", auth),
+                      "reading the EC2 instance role");
+  if (role.status != 200 || Trim(role.body).empty()) {
     return NotFound("the EC2 instance has no IAM role");
   }
-  const std::string name = Trim(role->body.substr(0, role->body.find('\n')));
-  auto creds = Metadata("GET", base + "/latest/meta-data/iam/security-credentials/" + name, auth);
-  if (!creds.ok()) return std::move(creds).error().Annotate("reading the EC2 role credentials");
-  if (creds->status != 200) {
-    return IoError(fmt::format("EC2 role credentials: HTTP {}", creds->status));
+  const std::string name = Trim(role.body.substr(0, role.body.find('\n')));
+  VZ_ASSIGN_OR_RETURN(
+      auto creds,
+      Metadata("GET", base + "/latest/meta-data/iam/security-credentials/" + name, auth),
+      "reading the EC2 role credentials");
+  if (creds.status != 200) {
+    return IoError(fmt::format("EC2 role credentials: HTTP {}", creds.status));
   }
-  return FromMetadataJson(creds->body, "the EC2 instance metadata service");
+  return FromMetadataJson(creds.body, "the EC2 instance metadata service");
 }
 
 Result<TimedCredentials> CredentialsFromChain(const Getenv& getenv) {
@@ -247,9 +248,8 @@ Result<AwsCredentials> CachedCredentials::Get() {
       current_ && (!current_->expires || Clock::now() + margin_ < *current_->expires);
   if (!fresh) {
     ++fetches_;
-    auto next = fetch_();
-    if (!next.ok()) return std::move(next).error();
-    current_ = std::move(*next);
+    VZ_ASSIGN_OR_RETURN(auto next, fetch_());
+    current_ = std::move(next);
   }
   return current_->credentials;
 }

@@ -65,8 +65,7 @@ Result<std::unique_ptr<io::ByteSource>> OpenS3Source(const std::string& s3_url, 
   auto credentials = options.credentials;
   io::HttpSourceOptions http = options.http;
   http.sign = [region, credentials, s3_url](io::HttpRequest& req) -> Status {
-    auto creds = credentials();
-    if (!creds.ok()) return std::move(creds).error().Annotate("signing a request for " + s3_url);
+    VZ_ASSIGN_OR_RETURN(auto creds, credentials(), "signing a request for {}", s3_url);
     std::string host, path;
     SplitUrl(req.url, &host, &path);
     auto now = std::chrono::system_clock::now();
@@ -77,15 +76,15 @@ Result<std::unique_ptr<io::ByteSource>> OpenS3Source(const std::string& s3_url, 
     sreq.method = req.method;
     sreq.path = path;
     sreq.headers = {{"host", host}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload}};
-    if (!creds->session_token.empty()) {
-      sreq.headers.emplace_back("x-amz-security-token", creds->session_token);
+    if (!creds.session_token.empty()) {
+      sreq.headers.emplace_back("x-amz-security-token", creds.session_token);
     }
     sreq.payload_sha256 = payload;
-    auto sig = SignV4(sreq, *creds, region, "s3", amz_date);
+    auto sig = SignV4(sreq, creds, region, "s3", amz_date);
     req.headers.push_back("x-amz-date: " + amz_date);
     req.headers.push_back("x-amz-content-sha256: " + payload);
-    if (!creds->session_token.empty()) {
-      req.headers.push_back("x-amz-security-token: " + creds->session_token);
+    if (!creds.session_token.empty()) {
+      req.headers.push_back("x-amz-security-token: " + creds.session_token);
     }
     req.headers.push_back("Authorization: " + sig.authorization);
     return Ok();

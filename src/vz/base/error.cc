@@ -1,5 +1,8 @@
 #include "vz/base/error.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace vz {
 
 const char* ErrorCodeName(ErrorCode code) {
@@ -25,6 +28,16 @@ const char* ErrorCodeName(ErrorCode code) {
   }
   return "error";
 }
+
+namespace detail {
+
+void FailedValueAccess(const Error& error) {
+  std::fprintf(stderr, "vzgen: internal error: the value of a failed Result was read: %s\n",
+               error.ToString().c_str());
+  std::abort();
+}
+
+}  // namespace detail
 
 std::string Error::ToString() const {
   std::string out = message_;

@@ -4,6 +4,8 @@
 // byte offset.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,6 +70,19 @@ Error Internal(std::string message);
 
 namespace detail {
 
+// Reading the value of a failed Result is a bug: it says so, with the error, and aborts, in
+// every build type (never undefined behaviour, never an exception escaping a worker thread).
+[[noreturn]] void FailedValueAccess(const Error& error);
+
+// The context the macros add on the way up: none, or one line formatted fmt-style. The
+// arguments are only evaluated on the error path.
+inline Error WithContext(Error error) { return error; }
+template <typename... Args>
+Error WithContext(Error error, fmt::format_string<Args...> format, Args&&... args) {
+  error.Annotate(fmt::format(format, std::forward<Args>(args)...));
+  return error;
+}
+
 // An Error held by pointer: a Result that succeeded (nearly all of them: every field a parser
 // reads is one) stays two words and costs nothing to destroy; only a failure allocates.
 class ErrorBox {
@@ -101,17 +116,31 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // The value; a failed Result aborts with its error (see FailedValueAccess).
+  T& value() & {
+    if (!ok()) detail::FailedValueAccess(error());
+    return *std::get_if<0>(&v_);
+  }
+  const T& value() const& {
+    if (!ok()) detail::FailedValueAccess(error());
+    return *std::get_if<0>(&v_);
+  }
+  T&& value() && {
+    if (!ok()) detail::FailedValueAccess(error());
+    return std::move(*std::get_if<0>(&v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { return std::get<1>(v_).get(); }
-  Error&& error() && { return std::move(std::get<1>(v_).get()); }
+  // The error; an Internal one when there is none (asking is a bug, not a crash).
+  const Error& error() const& { return ok() ? NoError() : std::get_if<1>(&v_)->get(); }
+  Error&& error() && {
+    if (ok()) v_.template emplace<1>(NoError());
+    return std::move(std::get_if<1>(&v_)->get());
+  }
 
   // On error, adds a context line; on success does nothing.
   // Returns by value so that `r = std::move(r).Annotate(...)` is not a self-move.
@@ -121,6 +150,10 @@ class [[nodiscard]] Result {
   }
 
  private:
+  static const Error& NoError() {
+    static const Error kNone(ErrorCode::kInternal, "no error");
+    return kNone;
+  }
   std::variant<T, detail::ErrorBox> v_;
 };
 
@@ -159,21 +192,26 @@ inline Status Ok() { return Status(); }
 #define VZ_CONCAT_INNER_(a, b) a##b
 #define VZ_CONCAT_(a, b) VZ_CONCAT_INNER_(a, b)
 
-// Returns the error of a Result/Status expression from the enclosing function.
-#define VZ_TRY(expr)                            \
-  do {                                          \
-    auto&& vz_try_result_ = (expr);             \
-    if (!vz_try_result_.ok()) {                 \
-      return std::move(vz_try_result_).error(); \
-    }                                           \
+// VZ_TRY(expr) returns the error of a Result/Status expression from the enclosing function;
+// VZ_TRY(expr, "in {}", path) adds a context line to it first (fmt-style, formatted only when
+// there is an error).
+#define VZ_TRY(expr, ...)                                                \
+  do {                                                                   \
+    auto&& vz_try_result_ = (expr);                                      \
+    if (!vz_try_result_.ok()) {                                          \
+      return ::vz::detail::WithContext(                                  \
+          std::move(vz_try_result_).error() __VA_OPT__(, ) __VA_ARGS__); \
+    }                                                                    \
   } while (false)
 
-// VZ_ASSIGN_OR_RETURN(auto x, Foo()); — declares/assigns on success, returns the error otherwise.
-#define VZ_ASSIGN_OR_RETURN(lhs, expr) \
-  VZ_ASSIGN_OR_RETURN_IMPL_(VZ_CONCAT_(vz_aor_, __LINE__), lhs, expr)
+// VZ_ASSIGN_OR_RETURN(auto x, Foo()); — declares/assigns on success, returns the error otherwise;
+// VZ_ASSIGN_OR_RETURN(auto x, Foo(), "in {}", path) adds a context line as VZ_TRY does.
+#define VZ_ASSIGN_OR_RETURN(lhs, expr, ...) \
+  VZ_ASSIGN_OR_RETURN_IMPL_(VZ_CONCAT_(vz_aor_, __LINE__), lhs, expr __VA_OPT__(, ) __VA_ARGS__)
 // NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, it cannot be parenthesised.
-#define VZ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  if (!tmp.ok()) return std::move(tmp).error();   \
+#define VZ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ...)                                   \
+  auto tmp = (expr);                                                                     \
+  if (!tmp.ok())                                                                         \
+    return ::vz::detail::WithContext(std::move(tmp).error() __VA_OPT__(, ) __VA_ARGS__); \
   lhs = std::move(tmp).value()
 // NOLINTEND(bugprone-macro-parentheses)

@@ -253,7 +253,7 @@ Result<Bytes> DecodeSzip(ByteSpan in, std::span<const std::uint32_t> cd, std::ui
         pixels_per_block, bits_per_pixel, pixels_per_scanline));
   }
   if (in.size() < 4) return Corrupt("szip decode failed: chunk shorter than its size prefix");
-  const std::uint64_t size = LoadU32LE(in.data());
+  const std::uint64_t size = UnsafeLoadU32LE(in.data());
   if (size > max_output) return TooLarge("szip", max_output);
   const ByteSpan stream = in.subspan(4);
 

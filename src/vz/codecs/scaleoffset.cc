@@ -90,7 +90,7 @@ Result<Bytes> DecodeScaleOffset(ByteSpan in, std::span<const std::uint32_t> cd,
   if (in.size() < kHeaderSize) {
     return Bad(fmt::format("{} bytes is shorter than the {}-byte header", in.size(), kHeaderSize));
   }
-  const std::uint32_t minbits = LoadU32LE(in.data());
+  const std::uint32_t minbits = UnsafeLoadU32LE(in.data());
   const std::size_t min_bytes = std::min<std::size_t>(in[4], 8);
   std::uint64_t minval = 0;
   for (std::size_t k = 0; k < min_bytes; ++k) minval |= std::uint64_t{in[5 + k]} << (8 * k);

@@ -58,7 +58,7 @@ Result<Bytes> CheckFletcher32(ByteSpan in) {
         fmt::format("fletcher32 decode failed: {} bytes is too short for a checksum", in.size()));
   }
   const ByteSpan body = in.first(in.size() - 4);
-  const std::uint32_t stored = LoadU32LE(in.data() + body.size());
+  const std::uint32_t stored = UnsafeLoadU32LE(in.data() + body.size());
   const std::uint32_t computed = Fletcher32(body);
   const std::uint32_t swapped = ((computed & 0x00ff00ffu) << 8) | ((computed >> 8) & 0x00ff00ffu);
   if (stored != computed && stored != swapped) {

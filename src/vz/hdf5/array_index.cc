@@ -47,7 +47,7 @@ Status CheckBlock(const FileContext& ctx, ByteCursor& cur, std::span<const std::
   }
   if (bytes.size() < 4) return cur.Truncated(4);
   const std::size_t covered = bytes.size() - 4;
-  VZ_TRY(VerifyChecksum(bytes.first(covered), LoadU32LE(bytes.data() + covered), what,
+  VZ_TRY(VerifyChecksum(bytes.first(covered), UnsafeLoadU32LE(bytes.data() + covered), what,
                         cur.base_offset()));
   VZ_ASSIGN_OR_RETURN(auto hdr, ctx.ReadOffset(cur));
   if (hdr != header_address) {
@@ -168,7 +168,7 @@ Status ReadFixedArray(FileContext& ctx, const ChunkIndexInput& input, ChunkSink&
     const auto& b = blobs[i];
     const std::uint64_t page_at = ctx.Absolute(ranges[i].offset);
     const std::size_t covered = b.size() - 4;
-    VZ_TRY(VerifyChecksum(std::span(b).first(covered), LoadU32LE(b.data() + covered),
+    VZ_TRY(VerifyChecksum(std::span(b).first(covered), UnsafeLoadU32LE(b.data() + covered),
                           "fixed array data block page", page_at));
     ByteCursor pc{std::span<const std::uint8_t>(b).first(covered), page_at};
     VZ_TRY(decoder.Decode(pc, pages[i] * page_nelmts, covered / element_size));
@@ -384,7 +384,7 @@ Status ReadExtensibleArray(FileContext& ctx, const ChunkIndexInput& input, Chunk
     const std::uint64_t b_at = ctx.Absolute(dranges[i].offset);
     if (pieces[i].page >= 0) {
       const std::size_t covered = b.size() - 4;
-      VZ_TRY(VerifyChecksum(std::span(b).first(covered), LoadU32LE(b.data() + covered),
+      VZ_TRY(VerifyChecksum(std::span(b).first(covered), UnsafeLoadU32LE(b.data() + covered),
                             "extensible array data block page", b_at));
       ByteCursor pc{std::span<const std::uint8_t>(b).first(covered), b_at};
       VZ_TRY(decoder.Decode(

@@ -154,13 +154,8 @@ Result<VlenValues> Reader::DecodeVlenValues(const model::Array& arr, const DataL
         chunk.assign(stored.begin(), stored.end());
       } else {
         const std::uint32_t mask = m.filter_masks.empty() ? 0 : m.filter_masks[ci];
-        auto decoded = codecs::DecodeChunk(stored, arr.filters, mask, info);
-        if (!decoded.ok()) {
-          return std::move(decoded)
-              .Annotate(fmt::format("chunk {} at {}", ci, Hex(m.offsets[ci])))
-              .error();
-        }
-        chunk = std::move(*decoded);
+        VZ_ASSIGN_OR_RETURN(chunk, codecs::DecodeChunk(stored, arr.filters, mask, info),
+                            "chunk {} at {}", ci, Hex(m.offsets[ci]));
       }
       chunk.resize(static_cast<std::size_t>(chunk_bytes), 0);  // a short chunk: nulls
       codecs::CopyChunkIntoArray(chunk, std::span(m.coords).subspan(ci * rank, rank),

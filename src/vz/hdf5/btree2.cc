@@ -201,8 +201,8 @@ Status ForEachBTree2Record(FileContext& ctx, const BTree2Header& hdr, std::uint6
                                    type, hdr.type));
       }
       const std::size_t covered = n.bytes.size() - 4;
-      VZ_TRY(VerifyChecksum(std::span(n.bytes).first(covered), LoadU32LE(n.bytes.data() + covered),
-                            what, abs));
+      VZ_TRY(VerifyChecksum(std::span(n.bytes).first(covered),
+                            UnsafeLoadU32LE(n.bytes.data() + covered), what, abs));
       records_seen += n.nrec;
       if (records_seen > hdr.total_records) {
         return Corrupt(fmt::format("v2 B-tree at {:#x}: more records than the {} its header counts",

@@ -58,11 +58,11 @@ TEST(Lookup3Test, SuperblockAndObjectHeaderOfRealFile) {
   // Superblock version 2/3: 8 signature, version, sizes(2), flags, 4 addresses, checksum.
   ASSERT_EQ(file[8], 3);
   const std::size_t covered = 8 + 4 + 4 * 8;
-  EXPECT_TRUE(VerifyChecksum(std::span(file).first(covered), LoadU32LE(file.data() + covered),
+  EXPECT_TRUE(VerifyChecksum(std::span(file).first(covered), UnsafeLoadU32LE(file.data() + covered),
                              "superblock", 0)
                   .ok());
   // The root group's object header ("OHDR"): checksum follows chunk 0.
-  const std::uint64_t root = LoadU64LE(file.data() + 8 + 4 + 3 * 8);
+  const std::uint64_t root = UnsafeLoadU64LE(file.data() + 8 + 4 + 3 * 8);
   ASSERT_LT(root + 16, file.size());
   ASSERT_EQ(std::string(file.begin() + static_cast<long>(root),
                         file.begin() + static_cast<long>(root) + 4),
@@ -76,11 +76,11 @@ TEST(Lookup3Test, SuperblockAndObjectHeaderOfRealFile) {
   ASSERT_LE(end + 4, file.size());
   auto covered_hdr = std::span(file).subspan(root, end - root);
   EXPECT_TRUE(
-      VerifyChecksum(covered_hdr, LoadU32LE(file.data() + end), "object header", root).ok());
+      VerifyChecksum(covered_hdr, UnsafeLoadU32LE(file.data() + end), "object header", root).ok());
   // One flipped bit is caught and named.
   io::Bytes bad(covered_hdr.begin(), covered_hdr.end());
   bad[7] ^= 0x10;
-  auto st = VerifyChecksum(bad, LoadU32LE(file.data() + end), "object header", root);
+  auto st = VerifyChecksum(bad, UnsafeLoadU32LE(file.data() + end), "object header", root);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), ErrorCode::kCorrupt);
   EXPECT_NE(st.error().message().find("object header"), std::string::npos);
@@ -121,11 +121,11 @@ TEST(BTree2Test, DenseAttributeNameIndexDepthTwo) {
   std::set<std::uint64_t> heap_ids;
   std::uint32_t prev = 0;
   for (const auto& r : *recs) {
-    const std::uint32_t hash = LoadU32LE(r.data() + 13);
+    const std::uint32_t hash = UnsafeLoadU32LE(r.data() + 13);
     EXPECT_GE(hash, prev);
     prev = hash;
     got.insert(hash);
-    heap_ids.insert(LoadU64LE(r.data()));
+    heap_ids.insert(UnsafeLoadU64LE(r.data()));
   }
   EXPECT_EQ(got, want);
   EXPECT_EQ(heap_ids.size(), 600u);  // every record points at its own heap object
@@ -145,7 +145,7 @@ TEST(BTree2Test, DenseLinkNameIndex) {
   std::multiset<std::uint32_t> got;
   for (const auto& r : *recs) {
     ASSERT_EQ(r.size(), 11u);  // hash (4) + heap id (7)
-    got.insert(LoadU32LE(r.data()));
+    got.insert(UnsafeLoadU32LE(r.data()));
   }
   EXPECT_EQ(got, want);
 }

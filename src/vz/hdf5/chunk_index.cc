@@ -181,7 +181,7 @@ Status ReadBTreeV1(FileContext& ctx, const ChunkIndexInput& input, ChunkSink& si
     std::vector<std::size_t> more_index;
     for (std::size_t i = 0; i < level.size(); ++i) {
       if (blobs[i].size() < header) continue;  // reported below by the cursor
-      const std::uint16_t entries = LoadU16LE(blobs[i].data() + 6);
+      const std::uint16_t entries = UnsafeLoadU16LE(blobs[i].data() + 6);
       const std::uint64_t need = header + entries * (key + o) + key;
       if (need > blobs[i].size()) {
         more.push_back({level[i].address, need});
@@ -360,7 +360,7 @@ Result<std::vector<ChunkRecord>> ReadChunkIndex(FileContext& ctx, const ChunkInd
       st = ReadBTreeV2Index(ctx, input, sink);
       break;
   }
-  if (!st.ok()) return std::move(st).error();
+  VZ_TRY(std::move(st));
   return out;
 }
 

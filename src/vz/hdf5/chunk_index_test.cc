@@ -187,14 +187,14 @@ TEST_F(GeneratedFileTest, IndexTypesAndParameters) {
   ASSERT_EQ(compact->layout.layout, model::Layout::kCompact);
   ASSERT_EQ(compact->layout.compact_data.size(), 48u);
   for (std::uint32_t i = 0; i < 12; ++i) {
-    EXPECT_EQ(LoadU32LE(compact->layout.compact_data.data() + 4 * i), i);
+    EXPECT_EQ(UnsafeLoadU32LE(compact->layout.compact_data.data() + 4 * i), i);
   }
   auto contiguous = Load(f, latest_["contiguous"]);
   ASSERT_TRUE(contiguous.ok());
   EXPECT_EQ(contiguous->layout.layout, model::Layout::kContiguous);
   EXPECT_EQ(contiguous->layout.size, 20u * 30u * 4u);
   ASSERT_LT(contiguous->layout.address + 8, f.bytes.size());
-  EXPECT_EQ(LoadU32LE(f.bytes.data() + contiguous->layout.address + 4), 1u);  // a[0][1]
+  EXPECT_EQ(UnsafeLoadU32LE(f.bytes.data() + contiguous->layout.address + 4), 1u);  // a[0][1]
   auto empty = Load(f, latest_["contiguous_empty"]);
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(f.ctx.IsUndefined(empty->layout.address));
@@ -278,25 +278,25 @@ TEST_F(GeneratedFileTest, MalformedStructuresAreReported) {
   const std::uint64_t fa = index_of("fa_paged");
   ExpectCorruption(latest_["fa_paged"], file, fa, "signature");
   ExpectCorruption(latest_["fa_paged"], file, fa + 9, "fixed array header");
-  const std::uint64_t fadb = LoadU64LE(file.data() + fa + 16);
+  const std::uint64_t fadb = UnsafeLoadU64LE(file.data() + fa + 16);
   ExpectCorruption(latest_["fa_paged"], file, fadb + 14, "checksum");
   ExpectCorruption(latest_["fa_paged"], file, fadb + 30, "data block page");
   // Extensible array: index block and a super block.
   const std::uint64_t ea = index_of("ea");
-  const std::uint64_t eaib = LoadU64LE(file.data() + ea + 4 + 8 + 6 * 8);
+  const std::uint64_t eaib = UnsafeLoadU64LE(file.data() + ea + 4 + 8 + 6 * 8);
   ExpectCorruption(latest_["ea"], file, eaib + 20, "index block");
   // The index block: prefix (14), 4 elements, 6 data block addresses, super block addresses.
-  const std::uint64_t eadb = LoadU64LE(file.data() + eaib + 14 + 4 * 8);
-  const std::uint64_t easb = LoadU64LE(file.data() + eaib + 14 + 4 * 8 + 6 * 8);
+  const std::uint64_t eadb = UnsafeLoadU64LE(file.data() + eaib + 14 + 4 * 8);
+  const std::uint64_t easb = UnsafeLoadU64LE(file.data() + eaib + 14 + 4 * 8 + 6 * 8);
   ASSERT_EQ(Find(file, "EADB", eadb), eadb);
   ASSERT_EQ(Find(file, "EASB", easb), easb);
   ExpectCorruption(latest_["ea"], file, easb + 14, "super block");
   ExpectCorruption(latest_["ea"], file, eadb + 20, "data block");
   // v2 B-tree: the root (depth 1) and its first leaf.
   const std::uint64_t bt = index_of("bt2");
-  const std::uint64_t root = LoadU64LE(file.data() + bt + 16);
-  const std::uint64_t root_nrec = LoadU16LE(file.data() + bt + 24);
-  const std::uint64_t leaf = LoadU64LE(file.data() + root + 6 + root_nrec * 24);
+  const std::uint64_t root = UnsafeLoadU64LE(file.data() + bt + 16);
+  const std::uint64_t root_nrec = UnsafeLoadU16LE(file.data() + bt + 24);
+  const std::uint64_t leaf = UnsafeLoadU64LE(file.data() + root + 6 + root_nrec * 24);
   ASSERT_EQ(Find(file, "BTLF", leaf), leaf);
   ExpectCorruption(latest_["bt2"], file, root + 7, "internal node");
   ExpectCorruption(latest_["bt2"], file, leaf + 10, "leaf node");
@@ -443,7 +443,7 @@ TEST(ChunkIndexCorpusTest, ArrayIndexStructuresVerify) {
       const std::size_t hsize = magic[0] == 'F' ? 4 + 4 + 8 + 8 : 4 + 4 + 4 + 6 * 8 + 8;
       ASSERT_LE(p + hsize + 4, file.size());
       EXPECT_EQ(Lookup3(std::span<const std::uint8_t>(file).subspan(p, hsize)),
-                LoadU32LE(file.data() + p + hsize))
+                UnsafeLoadU32LE(file.data() + p + hsize))
           << magic << " at " << p;
     }
   }

@@ -282,7 +282,8 @@ Result<FractalHeap> FractalHeap::Open(FileContext& ctx, std::uint64_t address) {
   }
   const std::size_t covered = full.size() - 4;
   VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(full).first(covered),
-                        LoadU32LE(full.data() + covered), "fractal heap header", st->abs_address));
+                        UnsafeLoadU32LE(full.data() + covered), "fractal heap header",
+                        st->abs_address));
 
   // The doubling table must describe a heap we can address with 64-bit arithmetic.
   auto pow2 = [](std::uint64_t v) { return v != 0 && std::has_single_bit(v); };
@@ -366,7 +367,8 @@ Result<const FractalHeap::State::IndirectBlock*> FractalHeap::State::LoadIndirec
   }
   const std::size_t covered = bytes.size() - 4;
   VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(bytes).first(covered),
-                        LoadU32LE(bytes.data() + covered), "fractal heap indirect block", at));
+                        UnsafeLoadU32LE(bytes.data() + covered), "fractal heap indirect block",
+                        at));
   IndirectBlock ib;
   ib.nrows = nrows;
   ib.block_offset = block_offset;

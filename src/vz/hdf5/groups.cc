@@ -64,7 +64,7 @@ Result<std::vector<io::Bytes>> ReadCountedNodes(FileContext& ctx,
   VZ_ASSIGN_OR_RETURN(auto nodes, ctx.ReadMany(ranges, what));
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].size() < 8) continue;  // the parser reports the truncation
-    const std::uint64_t count = LoadU16LE(nodes[i].data() + 6);
+    const std::uint64_t count = UnsafeLoadU16LE(nodes[i].data() + 6);
     const std::uint64_t need = layout.prefix + count * layout.entry + layout.tail;
     if (nodes[i].size() < need) {
       VZ_ASSIGN_OR_RETURN(nodes[i], ctx.Read(addresses[i], need, what));
@@ -113,9 +113,9 @@ Result<std::vector<std::uint8_t>> ReadLocalHeap(FileContext& ctx, std::uint64_t 
   (void)free_list;
   VZ_ASSIGN_OR_RETURN(auto data_address, ctx.ReadOffset(c));
   if (size == 0) return std::vector<std::uint8_t>{};
-  auto data = ctx.Read(data_address, size, "local heap data segment");
-  if (!data.ok()) return std::move(data).Annotate(fmt::format("in local heap at {}", Hex(at)));
-  return std::move(data).value();
+  VZ_ASSIGN_OR_RETURN(auto data, ctx.Read(data_address, size, "local heap data segment"),
+                      "in local heap at {}", Hex(at));
+  return data;
 }
 
 Result<std::vector<Link>> ReadSymbolTableGroup(FileContext& ctx, std::uint64_t btree_address,
@@ -203,22 +203,17 @@ Result<std::vector<Link>> ReadSymbolTableGroup(FileContext& ctx, std::uint64_t b
       VZ_TRY(c.Skip(4));
       VZ_ASSIGN_OR_RETURN(auto scratch, c.Sub(16));
       Link link;
-      auto name = HeapString(heap, name_offset, heap_at, "link name");
-      if (!name.ok()) {
-        return std::move(name).error().Annotate(fmt::format("in symbol node at {}", Hex(at)));
-      }
-      link.name = std::move(name).value();
+      VZ_ASSIGN_OR_RETURN(link.name, HeapString(heap, name_offset, heap_at, "link name"),
+                          "in symbol node at {}", Hex(at));
       if (link.name.empty()) {
         return Corrupt(fmt::format("symbol node at {} has an entry with an empty name", Hex(at)));
       }
       if (cache_type == kCacheSoftLink) {
         VZ_ASSIGN_OR_RETURN(auto value_offset, scratch.U32());
-        auto target = HeapString(heap, value_offset, heap_at, "soft link value");
-        if (!target.ok()) {
-          return std::move(target).error().Annotate(fmt::format("in symbol node at {}", Hex(at)));
-        }
+        VZ_ASSIGN_OR_RETURN(link.soft_target,
+                            HeapString(heap, value_offset, heap_at, "soft link value"),
+                            "in symbol node at {}", Hex(at));
         link.type = Link::Type::kSoft;
-        link.soft_target = std::move(target).value();
       } else {
         link.type = Link::Type::kHard;
         link.address = header;
@@ -338,12 +333,9 @@ Result<std::vector<Link>> ReadDenseLinks(FileContext& ctx, std::uint64_t fractal
   links.reserve(objects.size());
   for (const auto& o : objects) {
     ByteCursor c(o.data, o.file_offset);
-    auto link = ParseLinkMessage(ctx, c);
-    if (!link.ok()) {
-      return std::move(link).error().Annotate(
-          fmt::format("in dense link storage (heap {})", Hex(ctx.Absolute(fractal_heap_address))));
-    }
-    links.push_back(std::move(link).value());
+    VZ_ASSIGN_OR_RETURN(Link link, ParseLinkMessage(ctx, c), "in dense link storage (heap {})",
+                        Hex(ctx.Absolute(fractal_heap_address)));
+    links.push_back(std::move(link));
   }
   std::sort(links.begin(), links.end(),
             [](const Link& a, const Link& b) { return a.name < b.name; });
@@ -382,19 +374,17 @@ Result<std::vector<DenseAttribute>> ReadDenseAttributeRecords(FileContext& ctx,
         ids.emplace_back(rec.begin(), rec.begin() + static_cast<std::ptrdiff_t>(id_len));
         DenseAttribute a;
         a.message_flags = rec[id_len];
-        a.creation_order = LoadU32LE(rec.data() + id_len + 1);
+        a.creation_order = UnsafeLoadU32LE(rec.data() + id_len + 1);
         out.push_back(std::move(a));
         return Ok();
       }));
   std::vector<std::span<const std::uint8_t>> spans(ids.begin(), ids.end());
-  auto objects = heap.GetMany(ctx, spans);
-  if (!objects.ok()) {
-    return std::move(objects).error().Annotate(fmt::format(
-        "in dense attribute storage (heap {})", Hex(ctx.Absolute(fractal_heap_address))));
-  }
+  VZ_ASSIGN_OR_RETURN(auto objects, heap.GetMany(ctx, spans),
+                      "in dense attribute storage (heap {})",
+                      Hex(ctx.Absolute(fractal_heap_address)));
   for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i].body = std::move((*objects)[i].data);
-    out[i].file_offset = (*objects)[i].file_offset;
+    out[i].body = std::move(objects[i].data);
+    out[i].file_offset = objects[i].file_offset;
   }
   return out;
 }

@@ -59,16 +59,16 @@ void Init(TestFile& f) {
     f.ctx.size_of_lengths = h[14];
     ASSERT_EQ(f.ctx.size_of_offsets, 8);
     const std::size_t entry = 24 + (version == 1 ? 4 : 0) + 4 * 8;
-    f.root_header = LoadU64LE(h.data() + entry + 8);
-    if (LoadU32LE(h.data() + entry + 16) == 1) {  // cache type 1: symbol table addresses
-      f.root_btree = LoadU64LE(h.data() + entry + 24);
-      f.root_heap = LoadU64LE(h.data() + entry + 32);
+    f.root_header = UnsafeLoadU64LE(h.data() + entry + 8);
+    if (UnsafeLoadU32LE(h.data() + entry + 16) == 1) {  // cache type 1: symbol table addresses
+      f.root_btree = UnsafeLoadU64LE(h.data() + entry + 24);
+      f.root_heap = UnsafeLoadU64LE(h.data() + entry + 32);
     }
   } else {
     f.ctx.size_of_offsets = h[9];
     f.ctx.size_of_lengths = h[10];
     ASSERT_EQ(f.ctx.size_of_offsets, 8);
-    f.root_header = LoadU64LE(h.data() + 12 + 24);
+    f.root_header = UnsafeLoadU64LE(h.data() + 12 + 24);
   }
   f.ctx.superblock_version = static_cast<std::uint8_t>(version);
 }
@@ -108,7 +108,7 @@ std::vector<Message> Messages(TestFile& f, std::uint64_t address) {
   std::size_t mh = 8;                                           // message header size
   std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks;  // (address, length) of messages
   if (v1) {
-    chunks.push_back({address + 16, LoadU32LE(h.data() + 8)});
+    chunks.push_back({address + 16, UnsafeLoadU32LE(h.data() + 8)});
   } else {
     EXPECT_EQ(std::string(h.begin(), h.begin() + 4), "OHDR");
     const std::uint8_t flags = h[5];
@@ -127,16 +127,16 @@ std::vector<Message> Messages(TestFile& f, std::uint64_t address) {
     if (!body.ok()) break;
     std::size_t q = (!v1 && k > 0) ? 4 : 0;  // "OCHK"
     while (q + mh <= body->size()) {
-      const int type = v1 ? LoadU16LE(body->data() + q) : (*body)[q];
-      const std::size_t len = LoadU16LE(body->data() + q + (v1 ? 2 : 1));
+      const int type = v1 ? UnsafeLoadU16LE(body->data() + q) : (*body)[q];
+      const std::size_t len = UnsafeLoadU16LE(body->data() + q + (v1 ? 2 : 1));
       if (q + mh + len > body->size()) break;
       Message m{type,
                 io::Bytes(body->begin() + static_cast<std::ptrdiff_t>(q + mh),
                           body->begin() + static_cast<std::ptrdiff_t>(q + mh + len)),
                 chunks[k].first + q + mh};
       if (type == 0x10 && len >= 16) {
-        const std::uint64_t next = LoadU64LE(m.body.data());
-        const std::uint64_t next_len = LoadU64LE(m.body.data() + 8);
+        const std::uint64_t next = UnsafeLoadU64LE(m.body.data());
+        const std::uint64_t next_len = UnsafeLoadU64LE(m.body.data() + 8);
         chunks.push_back({next, v1 ? next_len : next_len - 4});
       }
       out.push_back(std::move(m));
@@ -156,7 +156,7 @@ const Message* Find(const std::vector<Message>& msgs, int type) {
 // Link Info (0x02) / Attribute Info (0x15): (fractal heap, name index B-tree).
 std::pair<std::uint64_t, std::uint64_t> InfoAddresses(const Message& m) {
   const std::size_t skip = (m.body[1] & 1) ? (m.type == 0x02 ? 8 : 2) : 0;
-  return {LoadU64LE(m.body.data() + 2 + skip), LoadU64LE(m.body.data() + 10 + skip)};
+  return {UnsafeLoadU64LE(m.body.data() + 2 + skip), UnsafeLoadU64LE(m.body.data() + 10 + skip)};
 }
 
 std::vector<Link> CompactLinks(TestFile& f, std::uint64_t header) {
@@ -203,7 +203,8 @@ void ExpectLinks(const std::vector<Link>& links, const nlohmann::json& want) {
 Result<std::vector<Link>> GroupMembers(TestFile& f, std::uint64_t header) {
   auto msgs = Messages(f, header);
   if (const Message* st = Find(msgs, 0x11)) {
-    return ReadSymbolTableGroup(f.ctx, LoadU64LE(st->body.data()), LoadU64LE(st->body.data() + 8));
+    return ReadSymbolTableGroup(f.ctx, UnsafeLoadU64LE(st->body.data()),
+                                UnsafeLoadU64LE(st->body.data() + 8));
   }
   if (const Message* li = Find(msgs, 0x02)) {
     auto [heap, bt] = InfoAddresses(*li);
@@ -234,7 +235,7 @@ TEST(SymbolTableGroup, MultiLevelBTreeReadLevelByLevel) {
   auto msgs = Messages(*f, big.address);
   const Message* st = Find(msgs, 0x11);
   ASSERT_NE(st, nullptr);
-  const std::uint64_t btree = LoadU64LE(st->body.data());
+  const std::uint64_t btree = UnsafeLoadU64LE(st->body.data());
   // The tree must really have more than one level for this test to mean something.
   auto node = f->source->ReadAt(btree, 8);
   ASSERT_TRUE(node.ok());
@@ -242,7 +243,7 @@ TEST(SymbolTableGroup, MultiLevelBTreeReadLevelByLevel) {
   ASSERT_GE(levels, 2);
 
   const auto rounds_before = f->counting->rounds();
-  auto links = ReadSymbolTableGroup(f->ctx, btree, LoadU64LE(st->body.data() + 8));
+  auto links = ReadSymbolTableGroup(f->ctx, btree, UnsafeLoadU64LE(st->body.data() + 8));
   ASSERT_TRUE(links.ok()) << links.error().ToString();
   // Heap header, heap data, one round per tree level, one round for all symbol nodes (nodes
   // larger than the first guess would add rounds; h5py's default K never does).
@@ -485,7 +486,7 @@ TEST(DenseLinks, CorpusLargeGroup) {
 // Name of an Attribute message body (versions 1-3).
 std::string AttributeName(const std::vector<std::uint8_t>& body) {
   const int version = body[0];
-  const std::size_t name_len = LoadU16LE(body.data() + 2);
+  const std::size_t name_len = UnsafeLoadU16LE(body.data() + 2);
   const std::size_t at = version == 3 ? 9 : 8;
   return std::string(body.begin() + static_cast<std::ptrdiff_t>(at),
                      body.begin() + static_cast<std::ptrdiff_t>(at + name_len - 1));
@@ -508,14 +509,14 @@ TEST(DenseAttributes, NamesValuesAndHugeObject) {
     const std::string name = AttributeName(r.body);
     names.push_back(name);
     if (name == "attr05") {  // scalar int32: the value ends the body
-      EXPECT_EQ(LoadU32LE(r.body.data() + r.body.size() - 4), 35u);
+      EXPECT_EQ(UnsafeLoadU32LE(r.body.data() + r.body.size() - 4), 35u);
     }
     if (name == "long_attr") {  // 80000 bytes: stored as a huge object
       ASSERT_GT(r.body.size(), 80000u);
       const std::uint8_t* v = r.body.data() + r.body.size() - 80000;
-      EXPECT_EQ(LoadU32LE(v), 0u);
-      EXPECT_EQ(LoadU32LE(v + 4 * 12345), 12345u);
-      EXPECT_EQ(LoadU32LE(v + 4 * 19999), 19999u);
+      EXPECT_EQ(UnsafeLoadU32LE(v), 0u);
+      EXPECT_EQ(UnsafeLoadU32LE(v + 4 * 12345), 12345u);
+      EXPECT_EQ(UnsafeLoadU32LE(v + 4 * 19999), 19999u);
     }
   }
   std::sort(names.begin(), names.end());
@@ -647,11 +648,11 @@ TEST(FractalHeap, WrongSignature) {
 // offset (32-bit heap).
 std::uint64_t FirstDirectBlock(TestFile& f, std::uint64_t heap) {
   auto h = f.source->ReadAt(heap, 146);
-  const std::uint64_t root = LoadU64LE(h->data() + 132);
-  const std::uint16_t rows = LoadU16LE(h->data() + 140);
+  const std::uint64_t root = UnsafeLoadU64LE(h->data() + 132);
+  const std::uint16_t rows = UnsafeLoadU16LE(h->data() + 140);
   if (rows == 0) return root;
   auto ib = f.source->ReadAt(root, 5 + 8 + 4 + 8);
-  return LoadU64LE(ib->data() + 5 + 8 + 4);
+  return UnsafeLoadU64LE(ib->data() + 5 + 8 + 4);
 }
 
 TEST(FractalHeap, BadDirectBlockChecksumOrSignature) {

@@ -144,12 +144,11 @@ Result<model::Array> BuildArray(FileContext& ctx, ObjectMessages&& object, const
       in.max_dims = arr.max_shape;
       in.filtered = filtered;
       if (arr.unsupported.empty()) {
-        auto cr = ReadChunkIndex(ctx, in);
-        if (!cr.ok()) return std::move(cr).Annotate("in chunk index of " + path).error();
-        if (cr->size() > ctx.limits.max_chunks_per_array)
+        VZ_ASSIGN_OR_RETURN(auto chunks, ReadChunkIndex(ctx, in), "in chunk index of {}", path);
+        if (chunks.size() > ctx.limits.max_chunks_per_array)
           return LimitExceeded("too many chunks in " + path);
         std::vector<std::uint64_t> coords(arr.shape.size());
-        for (const auto& rec : *cr) {
+        for (const auto& rec : chunks) {
           for (std::size_t i = 0; i < coords.size(); ++i) {
             const std::uint64_t cd = arr.chunk_shape[i] == 0 ? 1 : arr.chunk_shape[i];
             coords[i] = i < rec.offset.size() ? rec.offset[i] / cd : 0;

@@ -89,14 +89,12 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
     VZ_ASSIGN_OR_RETURN(auto total, CheckedAdd(prefix + 4, chunk0, "object header size"));
     VZ_ASSIGN_OR_RETURN(auto all, ctx.Read(address, total, "object header"));
     const std::size_t covered = all.size() - 4;
-    auto r =
-        VerifyChecksum(std::span<const std::uint8_t>(all).first(covered),
-                       LoadU32LE(all.data() + covered), "object header", ctx.Absolute(address));
-    if (!r.ok()) return std::move(r).error();
+    VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(all).first(covered),
+                          UnsafeLoadU32LE(all.data() + covered), "object header",
+                          ctx.Absolute(address)));
     ByteCursor mc(std::span<const std::uint8_t>(all).subspan(prefix, covered - prefix),
                   ctx.Absolute(address) + prefix);
-    auto s = ParseMessages(mc, 2, creation_order, msgs, cont);
-    if (!s.ok()) return std::move(s).Annotate(where()).error();
+    VZ_TRY(ParseMessages(mc, 2, creation_order, msgs, cont), "{}", where());
   } else {
     ByteCursor c(pre, ctx.Absolute(address));
     VZ_ASSIGN_OR_RETURN(auto v, c.U8());
@@ -108,8 +106,7 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
     VZ_ASSIGN_OR_RETURN(auto size, c.U32());
     VZ_ASSIGN_OR_RETURN(auto all, ctx.Read(address + 16, size, "object header"));
     ByteCursor mc(all, ctx.Absolute(address + 16));
-    auto s = ParseMessages(mc, 1, false, msgs, cont);
-    if (!s.ok()) return std::move(s).Annotate(where()).error();
+    VZ_TRY(ParseMessages(mc, 1, false, msgs, cont), "{}", where());
   }
   std::uint32_t n_cont = 0;
   std::set<std::uint64_t> seen;
@@ -130,7 +127,7 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
       }
       const std::size_t covered = chunk.size() - 4;
       VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(chunk).first(covered),
-                            LoadU32LE(chunk.data() + covered), "object header continuation",
+                            UnsafeLoadU32LE(chunk.data() + covered), "object header continuation",
                             ctx.Absolute(addr)));
       ByteCursor mc(std::span<const std::uint8_t>(chunk).subspan(4, covered - 4),
                     ctx.Absolute(addr) + 4);
@@ -139,12 +136,11 @@ Result<std::vector<Message>> Reader::ReadHeader(std::uint64_t address, int depth
       ByteCursor mc(chunk, ctx.Absolute(addr));
       s = ParseMessages(mc, 1, false, msgs, cont);
     }
-    if (!s.ok()) return std::move(s).Annotate(where()).error();
+    VZ_TRY(std::move(s), "{}", where());
   }
   for (auto& m : msgs) {
     if (m.flags & kMessageShared) {
-      auto s = ResolveShared(m, depth);
-      if (!s.ok()) return std::move(s).Annotate(where()).error();
+      VZ_TRY(ResolveShared(m, depth), "{}", where());
     }
   }
   return msgs;
@@ -214,7 +210,7 @@ Status Reader::ReadSharedMessageTable(std::uint64_t extension_address) {
     VZ_TRY(t.ExpectMagic("SMTB", "shared message table"));
     const std::size_t covered = bytes.size() - 4;
     VZ_TRY(VerifyChecksum(std::span<const std::uint8_t>(bytes).first(covered),
-                          LoadU32LE(bytes.data() + covered), "shared message table",
+                          UnsafeLoadU32LE(bytes.data() + covered), "shared message table",
                           ctx.Absolute(table)));
     for (int i = 0; i < n; ++i) {
       VZ_TRY(t.Skip(2));

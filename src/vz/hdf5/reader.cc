@@ -21,10 +21,9 @@ namespace {
 
 constexpr std::uint8_t kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
-// Adds which message of which object an error was met in.
-Error InMessage(Error e, const Message& m, const std::string& path) {
-  return std::move(e.Annotate(fmt::format("in message type {} at {}", m.number(), Hex(m.offset))))
-      .Annotate("in " + path);
+// Which message of which object an error was met in.
+std::string InMessage(const Message& m, const std::string& path) {
+  return fmt::format("in message type {} at {}, in {}", m.number(), Hex(m.offset), path);
 }
 
 }  // namespace
@@ -36,20 +35,18 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   if (!visited.insert(address).second) return Ok();
   if (++objects > ctx.limits.max_objects) return LimitExceeded("too many objects");
   path_of[address] = path;
-  auto hr = TakeHeader(address);
-  if (!hr.ok()) return std::move(hr).Annotate("in " + path).error();
-  auto collected = CollectMessages(*hr, path);
-  if (!collected.ok()) return std::move(collected).error();
-  ObjectMessages& object = *collected;
+  VZ_ASSIGN_OR_RETURN(const std::vector<Message> header, TakeHeader(address), "in {}", path);
+  VZ_ASSIGN_OR_RETURN(ObjectMessages object, CollectMessages(header, path));
   SortAttributes(object);
   if (object.IsDataset()) {
     std::vector<std::uint64_t> dimension_list = std::move(object.dimension_list);
-    auto arr = BuildArray(
-        ctx, std::move(object), path,
-        [this](const model::Array& a, const DataLayout& dl) { return DecodeVlenValues(a, dl); });
-    if (!arr.ok()) return std::move(arr).error();
+    VZ_ASSIGN_OR_RETURN(model::Array arr,
+                        BuildArray(ctx, std::move(object), path,
+                                   [this](const model::Array& a, const DataLayout& dl) {
+                                     return DecodeVlenValues(a, dl);
+                                   }));
     if (!dimension_list.empty()) dim_refs[out.arrays.size()] = {std::move(dimension_list)};
-    out.arrays.push_back(std::move(*arr));
+    out.arrays.push_back(std::move(arr));
     return Ok();
   }
   const bool is_group = object.is_group || path == "/";
@@ -64,14 +61,15 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
 Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
                                                const std::string& path) {
   ObjectMessages obj;
-  auto annotate = [&](Error e, const Message& m) { return InMessage(std::move(e), m, path); };
   // Adds an Attribute message (compact or dense) unless its type is one vzgen skips.
   auto add_attribute = [&](std::span<const std::uint8_t> body, const Message& m,
                            std::uint32_t order) -> Status {
     std::vector<std::uint64_t> refs;
     auto a = ParseAttribute(body, m.offset, &refs);
     if (!a.ok()) {
-      if (a.error().code() != ErrorCode::kUnsupported) return annotate(std::move(a).error(), m);
+      if (a.error().code() != ErrorCode::kUnsupported) {
+        return std::move(a).error().Annotate(InMessage(m, path));
+      }
       out.warnings.push_back(
           fmt::format("attribute skipped in {}: {}", path, a.error().ToString()));
       return Ok();
@@ -89,15 +87,15 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
     ByteCursor c(m.body, m.offset);
     switch (m.type) {
       case MessageType::kDataspace: {
-        auto r = ParseDataspace(ctx, c);
-        if (!r.ok()) return annotate(std::move(r).error(), m);
-        obj.space = std::move(*r);
+        VZ_ASSIGN_OR_RETURN(obj.space, ParseDataspace(ctx, c), "{}", InMessage(m, path));
         break;
       }
       case MessageType::kDatatype: {
         auto r = ParseDatatype(c);
         if (!r.ok()) {
-          if (r.error().code() != ErrorCode::kUnsupported) return annotate(std::move(r).error(), m);
+          if (r.error().code() != ErrorCode::kUnsupported) {
+            return std::move(r).error().Annotate(InMessage(m, path));
+          }
           obj.unsupported = r.error().message();
         } else {
           obj.dtype = std::move(*r);
@@ -107,16 +105,14 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
       }
       case MessageType::kFillValueOld:
       case MessageType::kFillValue: {
-        auto r = ParseFillValue(m.type, c);
-        if (!r.ok()) return annotate(std::move(r).error(), m);
+        VZ_ASSIGN_OR_RETURN(auto fill, ParseFillValue(m.type, c), "{}", InMessage(m, path));
         // The old message gives way to the new one, whichever comes first.
-        if (*r && (m.type == MessageType::kFillValue || !obj.fill)) obj.fill = std::move(*r);
+        if (fill && (m.type == MessageType::kFillValue || !obj.fill)) obj.fill = std::move(fill);
         break;
       }
       case MessageType::kLink: {
-        auto r = ParseLinkMessage(ctx, c);
-        if (!r.ok()) return annotate(std::move(r).error(), m);
-        obj.links.push_back(std::move(*r));
+        VZ_ASSIGN_OR_RETURN(Link link, ParseLinkMessage(ctx, c), "{}", InMessage(m, path));
+        obj.links.push_back(std::move(link));
         obj.is_group = true;
         break;
       }
@@ -127,9 +123,7 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
         obj.layout = m;
         break;
       case MessageType::kFilterPipeline: {
-        auto r = ParseFilters(c);
-        if (!r.ok()) return annotate(std::move(r).error(), m);
-        obj.filters = std::move(*r);
+        VZ_ASSIGN_OR_RETURN(obj.filters, ParseFilters(c), "{}", InMessage(m, path));
         break;
       }
       case MessageType::kAttribute:
@@ -137,21 +131,21 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
         break;
       case MessageType::kLinkInfo:
       case MessageType::kAttributeInfo: {
-        auto info = ParseInfoMessage(ctx, c, m.type);
-        if (!info.ok()) return annotate(std::move(info).error(), m);
+        VZ_ASSIGN_OR_RETURN(const auto info, ParseInfoMessage(ctx, c, m.type), "{}",
+                            InMessage(m, path));
         const bool links = m.type == MessageType::kLinkInfo;
         if (links) obj.is_group = true;
-        if (!links && info->creation_order) obj.attribute_creation_order = true;
-        if (ctx.IsUndefined(info->heap)) break;
+        if (!links && info.creation_order) obj.attribute_creation_order = true;
+        if (ctx.IsUndefined(info.heap)) break;
         if (links) {
-          auto r = ReadDenseLinks(ctx, info->heap, info->name_index);
-          if (!r.ok()) return annotate(std::move(r).error(), m);
-          for (auto& l : *r) obj.links.push_back(std::move(l));
+          VZ_ASSIGN_OR_RETURN(auto dense, ReadDenseLinks(ctx, info.heap, info.name_index), "{}",
+                              InMessage(m, path));
+          for (auto& l : dense) obj.links.push_back(std::move(l));
         } else {
-          auto r = ReadDenseAttributes(ctx, info->heap, info->name_index);
-          if (!r.ok()) return annotate(std::move(r).error(), m);
-          obj.attributes.reserve(obj.attributes.size() + r->size());
-          for (auto& body : *r) {
+          VZ_ASSIGN_OR_RETURN(auto bodies, ReadDenseAttributes(ctx, info.heap, info.name_index),
+                              "{}", InMessage(m, path));
+          obj.attributes.reserve(obj.attributes.size() + bodies.size());
+          for (auto& body : bodies) {
             // Dense storage: the creation-order index is not read; keep them after the
             // compact ones in the order the name index returns them.
             VZ_TRY(add_attribute(body, m,
@@ -163,10 +157,12 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
       case MessageType::kSymbolTable: {
         auto bt = ctx.ReadOffset(c);
         auto heap = ctx.ReadOffset(c);
-        if (!bt.ok() || !heap.ok()) return annotate(Corrupt("symbol table message truncated"), m);
-        auto r = ReadSymbolTableGroup(ctx, *bt, *heap);
-        if (!r.ok()) return annotate(std::move(r).error(), m);
-        for (auto& l : *r) obj.links.push_back(std::move(l));
+        if (!bt.ok() || !heap.ok()) {
+          return Corrupt("symbol table message truncated").Annotate(InMessage(m, path));
+        }
+        VZ_ASSIGN_OR_RETURN(auto members, ReadSymbolTableGroup(ctx, *bt, *heap), "{}",
+                            InMessage(m, path));
+        for (auto& l : members) obj.links.push_back(std::move(l));
         obj.is_group = true;
         break;
       }
@@ -185,9 +181,9 @@ Result<ObjectMessages> Reader::CollectMessages(const std::vector<Message>& msgs,
         break;
       default:
         if (m.flags & kMessageFailIfUnknown) {
-          return annotate(Unsupported(fmt::format("unknown message type {} marked fail-if-unknown",
-                                                  m.number())),
-                          m);
+          return Unsupported(
+                     fmt::format("unknown message type {} marked fail-if-unknown", m.number()))
+              .Annotate(InMessage(m, path));
         }
         break;
     }
@@ -370,8 +366,7 @@ Result<model::VirtualDataset> Read(io::ByteSource& source, const ReadOptions& op
   if (rd.ctx.base_address > info.size)
     return std::move(Corrupt("base address beyond end of file")).Annotate(where);
   if (extension.has_value() && !rd.ctx.IsUndefined(*extension)) {
-    auto st = rd.ReadSharedMessageTable(*extension);
-    if (!st.ok()) return std::move(st).Annotate("in superblock extension").error();
+    VZ_TRY(rd.ReadSharedMessageTable(*extension), "in superblock extension");
   }
   VZ_TRY(rd.Visit(root, "/", 0));
   auto& out = rd.out;

@@ -338,25 +338,25 @@ model::Json ElementToJson(std::uint32_t type, const std::uint8_t* p) {
     case kUByte:
       return p[0];
     case kShort:
-      return static_cast<std::int16_t>(LoadU16BE(p));
+      return static_cast<std::int16_t>(UnsafeLoadU16BE(p));
     case kUShort:
-      return LoadU16BE(p);
+      return UnsafeLoadU16BE(p);
     case kInt:
-      return static_cast<std::int32_t>(LoadU32BE(p));
+      return static_cast<std::int32_t>(UnsafeLoadU32BE(p));
     case kUInt:
-      return LoadU32BE(p);
+      return UnsafeLoadU32BE(p);
     case kInt64:
-      return static_cast<std::int64_t>(LoadU64BE(p));
+      return static_cast<std::int64_t>(UnsafeLoadU64BE(p));
     case kUInt64:
-      return LoadU64BE(p);
+      return UnsafeLoadU64BE(p);
     case kFloat: {
-      const std::uint32_t bits = LoadU32BE(p);
+      const std::uint32_t bits = UnsafeLoadU32BE(p);
       float f = 0;
       std::memcpy(&f, &bits, 4);
       return static_cast<double>(f);
     }
     default: {  // kDouble
-      const std::uint64_t bits = LoadU64BE(p);
+      const std::uint64_t bits = UnsafeLoadU64BE(p);
       double d = 0;
       std::memcpy(&d, &bits, 8);
       return d;

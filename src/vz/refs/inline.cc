@@ -120,16 +120,13 @@ Status LoadFromBytes(model::Array& array, std::span<io::Bytes> stored) {
       bytes = stored[next_range++];
     }
     const std::uint32_t mask = m.filter_masks.empty() ? 0 : m.filter_masks[i];
-    auto decoded = codecs::DecodeChunk(bytes, array.filters, mask, info);
-    if (!decoded.ok()) {
-      return std::move(decoded).error().Annotate(
-          fmt::format("in chunk {} of {}", ChunkLabel(m, i), array.path));
-    }
-    if (decoded->size() != chunk_bytes) {
+    VZ_ASSIGN_OR_RETURN(auto decoded, codecs::DecodeChunk(bytes, array.filters, mask, info),
+                        "in chunk {} of {}", ChunkLabel(m, i), array.path);
+    if (decoded.size() != chunk_bytes) {
       return Corrupt(fmt::format("chunk {} of {} decoded to {} bytes, expected {}",
-                                 ChunkLabel(m, i), array.path, decoded->size(), chunk_bytes));
+                                 ChunkLabel(m, i), array.path, decoded.size(), chunk_bytes));
     }
-    codecs::CopyChunkIntoArray(*decoded,
+    codecs::CopyChunkIntoArray(decoded,
                                std::span<const std::uint64_t>(m.coords).subspan(i * rank, rank),
                                array.chunk_shape, array.shape, array.dtype.size, full);
   }

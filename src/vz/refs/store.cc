@@ -604,9 +604,8 @@ Status HoldWholeInlineInMemory(RefArray& a, const std::string& label) {
 }
 
 Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
-  auto parsed = ParseLenientJson(text);
-  if (!parsed.ok()) return std::move(parsed).error().Annotate("in " + label);
-  const SortedJson& top = *parsed;
+  VZ_ASSIGN_OR_RETURN(auto parsed, ParseLenientJson(text), "in {}", label);
+  const SortedJson& top = parsed;
   if (!top.is_object()) return Corrupt(fmt::format("{}: not a kerchunk reference file", label));
   const SortedJson* refs = &top;
   if (top.contains("refs")) {
@@ -632,23 +631,20 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
       auto attrs_it = refs->find(KeyPrefix(prefix) + ".zattrs");
       SortedJson attrs = SortedJson::object();
       if (attrs_it != refs->end()) {
-        auto a = MetadataValue(*attrs_it);
-        if (!a.ok()) return std::move(a).error().Annotate(fmt::format("in {} of {}", key, label));
-        attrs = std::move(*a);
+        VZ_ASSIGN_OR_RETURN(auto a, MetadataValue(*attrs_it), "in {} of {}", key, label);
+        attrs = std::move(a);
       }
       store.groups.push_back({prefix, std::move(attrs)});
     } else if (base == ".zarray") {
       RefArray a;
       a.name = prefix;
-      auto z = MetadataValue(it.value());
-      if (!z.ok()) return std::move(z).error().Annotate(fmt::format("in {} of {}", key, label));
-      a.zarray = std::move(*z);
+      VZ_ASSIGN_OR_RETURN(auto z, MetadataValue(it.value()), "in {} of {}", key, label);
+      a.zarray = std::move(z);
       auto attrs_it = refs->find(KeyPrefix(prefix) + ".zattrs");
       a.zattrs = SortedJson::object();
       if (attrs_it != refs->end()) {
-        auto at = MetadataValue(*attrs_it);
-        if (!at.ok()) return std::move(at).error().Annotate(fmt::format("in {} of {}", key, label));
-        a.zattrs = std::move(*at);
+        VZ_ASSIGN_OR_RETURN(auto at, MetadataValue(*attrs_it), "in {} of {}", key, label);
+        a.zattrs = std::move(at);
       }
       a.entries.rank = a.Shape().size();
       if (!a.zarray.contains("shape") || !a.zarray.contains("chunks") ||
@@ -678,10 +674,9 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label) {
     VZ_TRY(ReadChunkKey(label + ": " + a.name, base, a.entries.rank, chunk));
     const SortedJson& v = it.value();
     if (v.is_string()) {
-      auto bytes = InlineBytes(v.get_ref<const std::string&>());
-      if (!bytes.ok())
-        return std::move(bytes).error().Annotate(fmt::format("in {} of {}", key, label));
-      a.entries.AddInline(chunk, std::move(*bytes));
+      VZ_ASSIGN_OR_RETURN(auto bytes, InlineBytes(v.get_ref<const std::string&>()), "in {} of {}",
+                          key, label);
+      a.entries.AddInline(chunk, std::move(bytes));
     } else if (v.is_array() && v.size() == 3 && v[0].is_string() && v[1].is_number_unsigned() &&
                v[2].is_number_unsigned()) {
       a.entries.Add(chunk, store.UrlId(v[0].get<std::string>()), v[1].get<std::uint64_t>(),
