@@ -14,6 +14,7 @@
 
 #include "vz/app/scan.h"
 #include "vz/io/block_cache.h"
+#include "vz/materialize/materialize.h"
 #include "vz/refs/kerchunk.h"
 
 int main(int argc, char** argv) {
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
       }
       // As `vzgen scan` does: chunk data comes from the cached blocks or one uncached read.
       vz::io::UncachedView data(cache);
-      auto st = vz::refs::MaterializeInline(*ds, data, options.kerchunk);
+      auto st = vz::materialize::MaterializeInline(*ds, data, options.kerchunk);
       std::ostringstream out;
       if (st.ok()) st = vz::refs::WriteKerchunkJson(*ds, options.kerchunk, out);
       if (!st.ok()) {

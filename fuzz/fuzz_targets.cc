@@ -7,6 +7,7 @@
 #include "vz/hdf5/reader.h"
 #include "vz/io/block_cache.h"
 #include "vz/io/byte_source.h"
+#include "vz/materialize/materialize.h"
 #include "vz/netcdf3/reader.h"
 #include "vz/refs/kerchunk.h"
 #include "vz/refs/store.h"
@@ -17,7 +18,7 @@ namespace {
 void WriteRefs(model::VirtualDataset& ds, io::ByteSource& src) {
   refs::KerchunkOptions options;
   options.max_decoded_inline = 1 << 20;
-  if (!refs::MaterializeInline(ds, src, options).ok()) return;
+  if (!materialize::MaterializeInline(ds, src, options).ok()) return;
   std::ostringstream out;
   (void)refs::WriteKerchunkJson(ds, options, out);
 }

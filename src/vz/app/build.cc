@@ -22,6 +22,7 @@
 #include "vz/app/atomic_file.h"
 #include "vz/app/sources.h"
 #include "vz/io/byte_source.h"
+#include "vz/materialize/materialize.h"
 #include "vz/refs/store.h"
 #include "vz/refs/translate.h"
 
@@ -134,7 +135,7 @@ class GranuleScanner {
       }
     }
     io::UncachedView data(*file.cache);
-    VZ_TRY(refs::MaterializeInline(ds, data, options_.scan.kerchunk, load));
+    VZ_TRY(materialize::MaterializeInline(ds, data, options_.scan.kerchunk, load));
     if (adapt) LearnFirstRead(file.cache->front_extent());
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));

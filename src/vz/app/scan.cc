@@ -13,6 +13,7 @@
 #include "vz/app/atomic_file.h"
 #include "vz/app/sources.h"
 #include "vz/hdf5/reader.h"
+#include "vz/materialize/materialize.h"
 #include "vz/netcdf3/reader.h"
 #include "vz/refs/store.h"
 
@@ -98,7 +99,7 @@ Status Scan(const std::string& url, const std::string& output, const ScanOptions
   // Chunk data is read once: served from the metadata blocks when already there (the first
   // read often holds the whole of a small granule), otherwise read without caching.
   io::UncachedView data(*file.cache);
-  VZ_TRY(refs::MaterializeInline(dataset, data, options.kerchunk).Annotate("in " + url));
+  VZ_TRY(materialize::MaterializeInline(dataset, data, options.kerchunk).Annotate("in " + url));
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vz/io/block_cache.h"
+#include "vz/materialize/materialize.h"
 #include "vz/refs/kerchunk.h"
 #include "vz/refs/store.h"
 
@@ -49,7 +50,7 @@ Outputs WriteBoth(const std::string& path) {
   auto ds = ParseFile(cache, options.limits);
   if (!ds.ok()) return o;
   io::UncachedView data(cache);
-  if (!refs::MaterializeInline(*ds, data, options.kerchunk).ok()) return o;
+  if (!materialize::MaterializeInline(*ds, data, options.kerchunk).ok()) return o;
   o.parsed = true;
   std::ostringstream direct;
   auto st = refs::WriteTranslated(*ds, direct);

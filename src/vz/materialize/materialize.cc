@@ -2,6 +2,8 @@
 // I/O. Small chunks (stored size below inline_threshold) are fetched in one ReadMany for the
 // whole file; arrays whose filters numcodecs cannot read are decoded chunk by chunk, assembled
 // and turned into compact (raw, in-memory) arrays.
+#include "vz/materialize/materialize.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,10 +13,12 @@
 #include "vz/base/checked.h"
 #include "vz/codecs/assemble.h"
 #include "vz/codecs/codecs.h"
-#include "vz/refs/kerchunk.h"
 #include "vz/refs/translate.h"
 
-namespace vz::refs {
+namespace vz::materialize {
+
+using refs::CodecPlan;
+using refs::KerchunkOptions;
 
 namespace {
 
@@ -171,7 +175,8 @@ void ExtendNetcdfRecords(model::VirtualDataset& dataset) {
 // holding the fill value, and the zarr fill_value stays null.
 Status EmbedUnwrittenChunks(model::Array& a, const CodecPlan& plan) {
   constexpr std::uint64_t kMaxEmbedded = 1u << 20;
-  if (!UsesNetcdfFillRule(a) || !a.dtype.IsNumeric() || !plan.filters.is_null() || plan.trim != 0 ||
+  if (!refs::UsesNetcdfFillRule(a) || !a.dtype.IsNumeric() || !plan.filters.is_null() ||
+      plan.trim != 0 ||
       (a.layout != model::Layout::kChunked && a.layout != model::Layout::kContiguous) ||
       a.chunk_shape.size() != a.shape.size()) {
     return Ok();
@@ -254,13 +259,13 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
   for (std::size_t a = 0; a < dataset.arrays.size(); ++a) {
     auto& array = dataset.arrays[a];
     if (array.is_dimension_only) continue;
-    const std::string skip = SkipReason(array);
+    const std::string skip = refs::SkipReason(array);
     if (!skip.empty()) {
       dataset.warnings.push_back(fmt::format("{} skipped: {}", array.path, skip));
       continue;
     }
     if (InMemory(array)) continue;
-    const CodecPlan plan = PlanCodecs(array);
+    const CodecPlan plan = refs::PlanCodecs(array);
     auto wanted = load.find(a);
     if (plan.needs_decode || wanted != load.end()) {
       const std::string reason =
@@ -307,4 +312,4 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
   return Ok();
 }
 
-}  // namespace vz::refs
+}  // namespace vz::materialize
