@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vz/base/byte_cursor.h"
+#include "vz/base/error_testing.h"
 #include "vz/hdf5/checksum.h"
 #include "vz/io/byte_source.h"
 
@@ -342,7 +343,8 @@ TEST(ParseDataLayoutTest, OldVersionsAndErrors) {
     EXPECT_EQ(l->element_size, 4u);
     // The rank must match the dataspace's.
     ByteCursor again(msg);
-    EXPECT_FALSE(ParseDataLayout(ctx, again, 3).ok());
+    EXPECT_TRUE(IsError(ParseDataLayout(ctx, again, 3), ErrorCode::kCorrupt,
+                        "chunk dimensionality 3 does not match dataspace rank 3"));
   }
   {  // Version 2 compact: 3 bytes of data.
     const std::uint8_t msg[] = {2, 1, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 3, 0, 0, 0, 0xa, 0xb, 0xc};

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "vz/base/byte_cursor.h"
+#include "vz/base/error_testing.h"
 #include "vz/hdf5/checksum.h"
 #include "vz/io/byte_source.h"
 
@@ -209,9 +210,12 @@ TEST(FractalHeapBuilt, BadIdsAndHeaders) {
   auto o = OpenMemory(h.file);
   auto heap = FractalHeap::Open(o.ctx, 0);
   ASSERT_TRUE(heap.ok());
-  EXPECT_FALSE(heap->Get(o.ctx, std::vector<std::uint8_t>{0x40, 0, 0}).ok());  // version 1
-  EXPECT_FALSE(heap->Get(o.ctx, std::vector<std::uint8_t>{0x30, 0, 0}).ok());  // type 3
-  EXPECT_FALSE(heap->Get(o.ctx, std::vector<std::uint8_t>{}).ok());
+  EXPECT_TRUE(IsError(heap->Get(o.ctx, std::vector<std::uint8_t>{0x40, 0, 0}),
+                      ErrorCode::kUnsupported, "heap ID version 1"));
+  EXPECT_TRUE(IsError(heap->Get(o.ctx, std::vector<std::uint8_t>{0x30, 0, 0}), ErrorCode::kCorrupt,
+                      "heap ID of unknown type 3"));
+  EXPECT_TRUE(IsError(heap->Get(o.ctx, std::vector<std::uint8_t>{}), ErrorCode::kCorrupt,
+                      "truncated: need 1 bytes at 0x0, only 0 left"));
 
   // A doubling table with a width that is not a power of two (checksum re-sealed).
   io::Bytes bad = h.file;

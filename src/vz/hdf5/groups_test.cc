@@ -12,6 +12,7 @@
 #include <set>
 
 #include "vz/base/checked.h"
+#include "vz/base/error_testing.h"
 #include "vz/hdf5/checksum.h"
 #include "vz/hdf5/fractal_heap.h"
 #include "vz/io/byte_source.h"
@@ -387,12 +388,13 @@ TEST(LinkMessage, MalformedIsAnError) {
   {  // external value without its terminating NULs
     const io::Bytes b = {1, 0x08, 64, 1, 'e', 3, 0, 0, 'f', 'g'};
     ByteCursor c(b);
-    EXPECT_FALSE(ParseLinkMessage(ctx, c).ok());
+    EXPECT_TRUE(
+        IsError(ParseLinkMessage(ctx, c), ErrorCode::kCorrupt, "unterminated string at 0x8"));
   }
   {  // truncated hard link address
     const io::Bytes b = {1, 0, 1, 'h', 1, 2, 3};
     ByteCursor c(b);
-    EXPECT_FALSE(ParseLinkMessage(ctx, c).ok());
+    EXPECT_TRUE(IsError(ParseLinkMessage(ctx, c), ErrorCode::kCorrupt, "truncated"));
   }
 }
 
@@ -593,7 +595,8 @@ TEST(FractalHeap, TinyObjectsLiveInTheId) {
   EXPECT_EQ(*obj, (std::vector<std::uint8_t>{'x', 'y', 'z'}));
   // A length past the ID is an error, not an overread.
   const std::vector<std::uint8_t> bad = {0x20 | 9, 'x', 'y', 'z', 0, 0, 0};
-  EXPECT_FALSE(heap->Get(d.file->ctx, bad).ok());
+  EXPECT_TRUE(IsError(heap->Get(d.file->ctx, bad), ErrorCode::kCorrupt,
+                      "truncated: need 10 bytes at 0x834, only 6 left"));
 }
 
 TEST(FractalHeap, ExtendedTinyLengthWithLongIds) {
@@ -841,7 +844,7 @@ TEST(LocalHeap, TruncatedAndBadSignature) {
 
   // Header cut short by the end of the file.
   auto ctx3 = MemoryContext(src2, 20);
-  EXPECT_FALSE(ReadLocalHeap(ctx3, 0).ok());
+  EXPECT_TRUE(IsError(ReadLocalHeap(ctx3, 0), ErrorCode::kCorrupt, "local heap"));
 }
 
 }  // namespace

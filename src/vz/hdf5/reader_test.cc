@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "vz/base/error_testing.h"
 #include "vz/io/block_cache.h"
 #include "vz/io/byte_source.h"
 
@@ -368,13 +369,23 @@ TEST(Hdf5Reader, ObjectHeaderChecksumFailure) {
 
 TEST(Hdf5Reader, TruncatedAndJunkInputsFail) {
   auto bytes = Slurp(kData + "types_v0.h5");
-  for (std::size_t n : {0u, 8u, 40u, 100u, 800u, 2000u}) {
+  const std::pair<std::size_t, const char*> cuts[] = {
+      {0, "no HDF5 superblock signature found"},
+      {8, "truncated: need 1 bytes at 0x8, only 0 left"},
+      {40, "truncated: need 24 bytes at 0x20, only 8 left"},
+      {100, "truncated: need 7 bytes at 0x61, only 3 left, in /"},
+      {800,
+       "object header continuation at 0x43c8 (+104 bytes) lies beyond the end of the file "
+       "(800 bytes), in /"},
+      {2000,
+       "object header continuation at 0x43c8 (+104 bytes) lies beyond the end of the file "
+       "(2000 bytes), in /"}};
+  for (const auto& [n, words] : cuts) {
     io::Bytes part(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
-    auto vd = ReadBytes(part);
-    EXPECT_FALSE(vd.ok()) << n;
+    EXPECT_TRUE(IsError(ReadBytes(part), ErrorCode::kCorrupt, words)) << n;
   }
   io::Bytes junk(4096, 0x5a);
-  EXPECT_FALSE(ReadBytes(junk).ok());
+  EXPECT_TRUE(IsError(ReadBytes(junk), ErrorCode::kCorrupt, "no HDF5 superblock signature found"));
 }
 
 // Every HDF5 / netCDF-4 file of the corpus: no crash; for files h5py opens, the same datasets.

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "vz/base/byte_cursor.h"
+#include "vz/base/error_testing.h"
 
 namespace vz::netcdf3 {
 namespace {
@@ -434,7 +435,7 @@ TEST(Netcdf3, LimitsApply) {
   EXPECT_EQ(h.error().code(), ErrorCode::kLimit) << h.error().ToString();
   Limits attrs;
   attrs.max_attributes = 3;
-  EXPECT_FALSE(ReadBytes(file, attrs).ok());
+  EXPECT_TRUE(IsError(ReadBytes(file, attrs), ErrorCode::kLimit, "attributes"));
   Limits chunks;
   chunks.max_chunks_per_array = 3;
   auto c = ReadBytes(file, chunks);
