@@ -7,13 +7,11 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -21,6 +19,7 @@
 
 #include "vz/app/atomic_file.h"
 #include "vz/app/sources.h"
+#include "vz/base/ordered_parallel.h"
 #include "vz/io/byte_source.h"
 #include "vz/materialize/materialize.h"
 #include "vz/refs/store.h"
@@ -233,55 +232,9 @@ namespace {
 // At most a window of finished results waits in memory.
 Status ScanAll(GranuleScanner& scanner, const std::vector<std::string>& inputs, std::size_t begin,
                unsigned jobs, const std::function<Status(std::size_t, Result<Scanned>)>& consume) {
-  const std::size_t n = inputs.size();
-  if (begin >= n) return Ok();
-  const std::size_t window = std::max<std::size_t>(4, std::size_t{jobs} * 4);
-  std::vector<std::optional<Result<Scanned>>> slots(n);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t next = begin;
-  std::size_t consumed = begin;
-  bool stop = false;
-  auto worker = [&] {
-    for (;;) {
-      std::size_t i = 0;
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stop || next >= n || next < consumed + window; });
-        if (stop || next >= n) return;
-        i = next++;
-      }
-      auto r = scanner.Scan(inputs[i], false);
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        slots[i] = std::move(r);
-      }
-      cv.notify_all();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < std::max(1u, jobs); ++t) threads.emplace_back(worker);
-  Status status = Ok();
-  for (std::size_t i = begin; i < n; ++i) {
-    std::optional<Result<Scanned>> r;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return slots[i].has_value(); });
-      r = std::move(slots[i]);
-      slots[i].reset();
-      consumed = i + 1;
-    }
-    cv.notify_all();
-    status = consume(i, std::move(*r));
-    if (!status.ok()) break;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stop = true;
-  }
-  cv.notify_all();
-  for (auto& t : threads) t.join();
-  return status;
+  return OrderedParallel<Result<Scanned>>(
+      begin, inputs.size(), {jobs, 0},
+      [&](std::size_t i) { return scanner.Scan(inputs[i], false); }, consume);
 }
 
 // The shared part of build and append: `first` (the existing store, or nullopt) then inputs.
