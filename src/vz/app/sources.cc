@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -24,7 +23,8 @@ std::string Env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
-std::atomic<long> g_concurrency{128};
+// Written once by UseRuntimeOptions before any transport exists, read-only afterwards.
+RuntimeOptions g_runtime;
 std::mutex g_s3_mu;
 std::function<Result<auth::AwsCredentials>()> g_s3_credentials;
 std::function<void()> g_s3_invalidate;
@@ -37,8 +37,11 @@ Result<io::HttpTransport*> TransportFor(const std::string& netrc) {
   auto& t = transports[netrc];
   if (!t) {
     io::HttpTransportOptions o;
-    o.max_in_flight = g_concurrency.load();
-    o.max_per_host = g_concurrency.load();
+    o.max_in_flight = g_runtime.concurrency;
+    o.max_per_host = g_runtime.concurrency;
+    o.ca_bundle = g_runtime.ca_bundle;
+    o.connect_timeout_ms = g_runtime.connect_timeout_ms;
+    o.low_speed_seconds = g_runtime.low_speed_seconds;
     if (!netrc.empty()) {
       // Refuse an unsafe file before curl reads it.
       VZ_TRY(auth::LoadNetrc(netrc));
@@ -100,8 +103,21 @@ Result<io::HttpResponse> EarthdataGet(const std::string& url) {
   return transport->Submit(req).get();
 }
 
-void SetRemoteConcurrency(long requests) { g_concurrency = std::max(1L, requests); }
-long RemoteConcurrency() { return g_concurrency.load(); }
+Status UseRuntimeOptions(const RuntimeOptions& options) {
+  g_runtime = options;
+  g_runtime.concurrency = std::max(1L, g_runtime.concurrency);
+  if (!options.s3_credentials_url.empty()) {
+    VZ_TRY(UseEarthdataS3Credentials(options.s3_credentials_url), "--s3-credentials-url");
+  }
+  return Ok();
+}
+
+const RuntimeOptions& CurrentRuntimeOptions() { return g_runtime; }
+long RemoteConcurrency() { return g_runtime.concurrency; }
+
+io::HttpTransport& PlainTransport() {
+  return *TransportFor("").value();  // without a netrc file there is nothing that can fail
+}
 
 Status UseEarthdataS3Credentials(const std::string& url) {
   // The DAAC's keys last an hour: one cache for the whole process.

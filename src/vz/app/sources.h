@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "vz/app/runtime_options.h"
 #include "vz/auth/sigv4.h"
 #include "vz/base/error.h"
 #include "vz/io/byte_source.h"
@@ -21,10 +22,17 @@ struct RemoteOptions {
   std::uint64_t open_tail = 0;           // bytes from the end fetched at open, in parallel
 };
 
-// HTTP requests in flight for the whole process (all hosts together, and to one host). Takes
-// effect for transports created afterwards: call it before the first remote open.
-void SetRemoteConcurrency(long requests);
+// Makes `options` the run's, once, before the first remote open: every transport is created
+// with its concurrency, CA bundle and timeouts, and with an s3credentials URL s3:// reads use
+// the DAAC's credentials (fetched here once: its error names the flag).
+Status UseRuntimeOptions(const RuntimeOptions& options);
+// The options UseRuntimeOptions installed (the defaults before it is called).
+const RuntimeOptions& CurrentRuntimeOptions();
+// HTTP requests in flight for the whole process (all hosts together, and to one host).
 long RemoteConcurrency();
+
+// The transport for requests without Earthdata Login (CMR searches), made from the run's options.
+io::HttpTransport& PlainTransport();
 
 // Where s3:// reads get their credentials (default: the AWS_* environment variables). The
 // collection job sets the DAAC's temporary in-region credentials here.

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,6 +16,7 @@
 #include "vz/app/build.h"
 #include "vz/app/catalog.h"
 #include "vz/app/job.h"
+#include "vz/app/runtime_options.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
@@ -47,19 +47,6 @@ Environment (docs/job.md has every variable and its default):
         VZ_AWS_ENDPOINT VZ_CA_BUNDLE VZ_TIMEOUT VZ_CONNECT_TIMEOUT
 Exit codes: 0 published, 1 failed, 2 bad configuration, 3 published with granules skipped,
 4 authentication failed, 130/143 interrupted.)";
-
-// A whole number of seconds from a flag or the environment; 0 when absent.
-vz::Result<long> Seconds(const std::string& text, const char* what) {
-  if (text.empty()) return 0L;
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (errno != 0 || end == text.c_str() || *end != '\0' || v < 1 || v > 86400) {
-    return vz::InvalidArgument(
-        fmt::format("{} must be a whole number of seconds from 1 to 86400, not '{}'", what, text));
-  }
-  return v;
-}
 
 int Report(const vz::Status& status) {
   if (status.ok()) return kExitOk;
@@ -305,37 +292,15 @@ int Run(int argc, char** argv) {
   // `search` and `build --collection` find granules in CMR (and the job its own credentials).
   const bool catalog_run = search->parsed() || (build->parsed() && !collection.empty());
   {
-    if (timeout.empty()) timeout = env("VZ_TIMEOUT");
-    if (connect_timeout.empty()) connect_timeout = env("VZ_CONNECT_TIMEOUT");
-    auto stall = Seconds(timeout, "--timeout (or VZ_TIMEOUT)");
-    if (!stall.ok()) return Report(std::move(stall).error());
-    auto connect = Seconds(connect_timeout, "--connect-timeout (or VZ_CONNECT_TIMEOUT)");
-    if (!connect.ok()) return Report(std::move(connect).error());
-    vz::io::SetDefaultTimeouts(*connect == 0 ? 10'000 : *connect * 1000, *stall == 0 ? 30 : *stall);
-  }
-  if (catalog_run) {
+    vz::app::RuntimeFlags flags{ca_bundle,          timeout,     connect_timeout,
+                                s3_credentials_url, concurrency, !job->parsed() && !catalog_run};
+    auto runtime = vz::app::RuntimeOptionsFrom(flags, env);
+    if (!runtime.ok()) return Report(std::move(runtime).error());
     // Dates are checked here, before anything is sent.
-    for (const auto& [date, end] : {std::pair{start_date, false}, std::pair{end_date, true}}) {
-      if (date.empty()) continue;
-      auto t = vz::app::CmrTime(date, end);
-      if (!t.ok()) return Report(vz::InvalidArgument(t.error().message()));
+    if (catalog_run) {
+      if (auto st = vz::app::CheckCatalogDates(start_date, end_date); !st.ok()) return Report(st);
     }
-  }
-  if (ca_bundle.empty()) ca_bundle = env("VZ_CA_BUNDLE");
-  if (!ca_bundle.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(ca_bundle, ec)) {
-      std::cerr << "vzgen: error: CA bundle " << ca_bundle << " is not a readable file\n";
-      return kExitUsage;
-    }
-    vz::io::SetDefaultCaBundle(ca_bundle);
-  }
-  if (s3_credentials_url.empty() && !job->parsed() && !catalog_run) {
-    s3_credentials_url = env("VZ_S3_CREDENTIALS_URL");
-  }
-  if (!s3_credentials_url.empty()) {
-    auto status = vz::app::UseEarthdataS3Credentials(s3_credentials_url);
-    if (!status.ok()) return Report(std::move(status).error().Annotate("--s3-credentials-url"));
+    if (auto st = vz::app::UseRuntimeOptions(*runtime); !st.ok()) return Report(st);
   }
   for (CLI::App* cmd : {scan, inspect}) {
     if (cmd->parsed() && cache_options_given(cmd)) options.cache_set_by_user = true;
@@ -399,7 +364,7 @@ int Run(int argc, char** argv) {
     c.collection = collection;
     c.start_date = start_date;
     c.end_date = end_date;
-    auto found = vz::app::SearchCatalog(vz::io::HttpTransport::Default(), cmr_url, c, page_size);
+    auto found = vz::app::SearchCatalog(vz::app::PlainTransport(), cmr_url, c, page_size);
     if (!found.ok()) return Report(std::move(found).error());
     for (const auto& g : found->granules) {
       if (search_json) {
@@ -425,7 +390,7 @@ int Run(int argc, char** argv) {
     if (!env("AWS_REGION").empty()) je.aws_region = env("AWS_REGION");
     const std::string url = c.cmr_url.empty() ? cmr_url : c.cmr_url;
     je.search = [url](const vz::app::JobConfig& jc) {
-      return vz::app::SearchCatalog(vz::io::HttpTransport::Default(), url, jc);
+      return vz::app::SearchCatalog(vz::app::PlainTransport(), url, jc);
     };
     return vz::app::RunJob(c, je);
   };
@@ -475,7 +440,6 @@ int Run(int argc, char** argv) {
     for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
     build_options.skip_bad = on_error == "skip";
     build_options.progress = !quiet;
-    vz::app::SetRemoteConcurrency(concurrency);
     if (!build_options.combine.new_dim.empty() && !build_options.combine.concat_dim.empty()) {
       std::cerr << "vzgen: error: give --concat-dim or --new-dim, not both (see vzgen --help)\n";
       return kExitUsage;

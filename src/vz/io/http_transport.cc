@@ -214,27 +214,9 @@ struct HttpTransport::Impl {
 };
 
 namespace {
-std::mutex g_ca_mu;
-std::string g_ca_bundle;
-long g_connect_timeout_ms = 10'000;
-long g_low_speed_seconds = 30;
+constexpr long kDefaultConnectTimeoutMs = 10'000;
+constexpr long kDefaultLowSpeedSeconds = 30;
 }  // namespace
-
-void SetDefaultTimeouts(long connect_timeout_ms, long low_speed_seconds) {
-  std::lock_guard<std::mutex> lock(g_ca_mu);
-  g_connect_timeout_ms = connect_timeout_ms;
-  g_low_speed_seconds = low_speed_seconds;
-}
-
-void SetDefaultCaBundle(std::string path) {
-  std::lock_guard<std::mutex> lock(g_ca_mu);
-  g_ca_bundle = std::move(path);
-}
-
-std::string DefaultCaBundle() {
-  std::lock_guard<std::mutex> lock(g_ca_mu);
-  return g_ca_bundle;
-}
 
 HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
@@ -244,15 +226,11 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : impl_(std::make_uni
     return;
   }
   impl_->api = *api;
-  if (impl_->options.ca_bundle.empty()) impl_->options.ca_bundle = DefaultCaBundle();
-  {
-    std::lock_guard<std::mutex> lock(g_ca_mu);
-    if (impl_->options.connect_timeout_ms <= 0) {
-      impl_->options.connect_timeout_ms = g_connect_timeout_ms;
-    }
-    if (impl_->options.low_speed_seconds <= 0) {
-      impl_->options.low_speed_seconds = g_low_speed_seconds;
-    }
+  if (impl_->options.connect_timeout_ms <= 0) {
+    impl_->options.connect_timeout_ms = kDefaultConnectTimeoutMs;
+  }
+  if (impl_->options.low_speed_seconds <= 0) {
+    impl_->options.low_speed_seconds = kDefaultLowSpeedSeconds;
   }
   impl_->multi = impl_->api->multi_init();
   // Only the event-loop thread touches transfers, so the share needs no lock callbacks.

@@ -41,8 +41,8 @@ struct HttpResponse {
 struct HttpTransportOptions {
   long max_in_flight = 64;  // requests transferring at once, all hosts together
   long max_per_host = 16;   // connections to one host
-  // 0: the process default (SetDefaultTimeouts; 10 s and 30 s unless changed by
-  // --connect-timeout / $VZ_CONNECT_TIMEOUT and --timeout / $VZ_TIMEOUT).
+  // 0 or less: 10 s and 30 s (app::RuntimeOptions sets them from --connect-timeout /
+  // $VZ_CONNECT_TIMEOUT and --timeout / $VZ_TIMEOUT).
   long connect_timeout_ms = 0;
   long low_speed_seconds = 0;  // abort a transfer that receives no data for this long
   std::string ca_bundle;       // empty: the system's CA store
@@ -53,14 +53,6 @@ struct HttpTransportOptions {
   bool cookies = true;
 };
 
-// The CA bundle that transports created afterwards verify TLS with when their options name
-// none ("" = the system's CA store). TLS is always verified.
-void SetDefaultCaBundle(std::string path);
-std::string DefaultCaBundle();
-
-// The timeouts of transports created afterwards whose options leave them 0.
-void SetDefaultTimeouts(long connect_timeout_ms, long low_speed_seconds);
-
 class HttpTransport {
  public:
   explicit HttpTransport(HttpTransportOptions options = {});
@@ -68,7 +60,8 @@ class HttpTransport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
-  // The process-wide transport.
+  // A transport with the default options (the system's CA store, default timeouts), for tests
+  // and tools; vzgen's commands make theirs from app::RuntimeOptions.
   static HttpTransport& Default();
 
   // Queues a request; the future resolves when it completes. A transport-level failure
