@@ -17,9 +17,13 @@ protocol, so one repository cannot point the same chunk at both ``s3://`` and ``
 With ``https_twin`` a second repository, ``<target>_https``, holds the same snapshot with every
 ``s3://bucket/key`` written as ``<https_twin>bucket/key``.
 
-Append is one commit on ``main``: arrays grow along the concat dimension and get the new
-granules' references; the previous snapshot stays readable by its id. A commit that finds the
-branch moved since the session started raises `IcechunkConflictError` and commits nothing.
+Build and append are staged: the changes are committed on a private branch in parts of at most
+`_PART` references (icechunk holds a session's changes in memory), then ``main`` is moved to
+the last part in one conditional reset. A reader of ``main`` sees the old snapshot or the new
+one, never a part; the previous snapshot stays readable by its id. If another writer moved
+``main`` meanwhile, `IcechunkConflictError` is raised and ``main`` is left as that writer made
+it. Manifests are split along the concat dimension (`_SPLIT` steps), so an append rewrites only
+the splits its granules fall in, and reading one chunk loads one split.
 
 Example::
 
@@ -62,7 +66,12 @@ __all__ = [
 ]
 
 #: How many virtual references are handed to icechunk per call (bounds the Python objects alive).
-_BATCH = 1 << 19
+_BATCH = 1 << 18
+#: How many references one commit of a staged write holds (icechunk keeps a session's changes
+#: in memory, ~450 bytes a reference in icechunk 1.1).
+_PART = int(os.environ.get("VZ_ICECHUNK_PART", str(1 << 20)))
+#: Steps of the concat dimension per manifest split (MUR: a year of daily granules).
+_SPLIT = 365
 _BRANCH = "main"
 
 
@@ -321,7 +330,61 @@ def _specs(ic: Any, store: Store, arr: ArrayRefs, locations: list[str], etags: l
     return [spec(c, locations[p], o, n, etags[p], stamps[p]) for c, p, o, n in zip(coords, pids, offs, lens)]
 
 
-def _write_virtual(ic: Any, session_store: Any, store: Store, arr: ArrayRefs, locations: list[str],
+class _Stager:
+    """Writes a store's changes as a chain of commits on a staging branch, so that the
+    session icechunk keeps in memory never holds more than `_PART` references; the branch
+    ``main`` is then moved to the last commit in one conditional reset (`finish`)."""
+
+    def __init__(self, ic: Any, repo: Any, base: str, message: str, meta: dict) -> None:
+        self.ic, self.repo, self.base, self.message, self.meta = ic, repo, base, message, meta
+        self.branch = f"vzgen-staging-{uuid.uuid4().hex[:12]}"
+        repo.create_branch(self.branch, base)
+        self.session = repo.writable_session(self.branch)
+        self.pending = 0
+        self.parts = 0
+
+    def flush(self, last: bool = False) -> str | None:
+        if not last and self.pending < _PART:
+            return None
+        if last and not self.session.has_uncommitted_changes:
+            # nothing at all to write (parts commit before adding, so a last part has changes)
+            return self.repo.lookup_branch(self.branch)
+        self.parts += 1
+        final = last and self.parts == 1
+        msg = self.message if final else f"{self.message} (part {self.parts})"
+        snapshot = self.session.commit(msg, metadata={"vzgen": self.meta} if last else {})
+        self.pending = 0
+        if not last:
+            self.session = self.repo.writable_session(self.branch)
+        return snapshot
+
+    def finish(self, target: str) -> str:
+        """Moves ``main`` from the base snapshot to the staged one, or raises the conflict."""
+        snapshot = self.flush(last=True)
+        assert snapshot is not None
+        try:
+            self.repo.reset_branch(_BRANCH, snapshot, from_snapshot_id=self.base)
+        except self.ic.IcechunkError as e:
+            tip = self.repo.lookup_branch(_BRANCH)
+            if tip == self.base:
+                raise
+            raise IcechunkConflictError(
+                f"{target}: another writer committed to branch '{_BRANCH}' while this append "
+                f"ran (it is now at snapshot {tip}, not {self.base}); nothing was committed: "
+                "run the append again") from e
+        finally:
+            self.abandon()
+        return snapshot
+
+    def abandon(self) -> None:
+        # icechunk's garbage collection removes the unreferenced snapshots of the branch
+        try:
+            self.repo.delete_branch(self.branch)
+        except self.ic.IcechunkError:
+            pass
+
+
+def _write_virtual(ic: Any, stager: _Stager, store: Store, arr: ArrayRefs, locations: list[str],
                    etags: list, stamps: list) -> None:
     n = len(arr.path_ids)
     if n == 0:
@@ -332,12 +395,12 @@ def _write_virtual(ic: Any, session_store: Any, store: Store, arr: ArrayRefs, lo
     index = np.flatnonzero(virtual)
     for start in range(0, len(index), _BATCH):
         part = index[start:start + _BATCH]
-        failed = session_store.set_virtual_refs(arr.name, _specs(ic, store, arr, locations, etags, stamps, part),
-                                                validate_containers=True)
-        if failed:
-            bad = failed[0]
-            raise IcechunkError(f"array {arr.name}: chunk {bad} points at a location no virtual chunk "
-                                "container of the repository covers")
+        # Every location has a container (made from these same locations), so icechunk's check
+        # of each reference against them (~15% of the call) is left out.
+        stager.flush()  # before adding: the last part always has changes to commit
+        stager.session.store.set_virtual_refs(
+            arr.name, _specs(ic, store, arr, locations, etags, stamps, part), validate_containers=False)
+        stager.pending += len(part)
 
 
 def _checksums(store: Store) -> tuple[list, list]:
@@ -371,18 +434,18 @@ def _twin_target(target: str) -> str:
     return target.rstrip("/") + "_https" + ("/" if target.endswith("/") else "")
 
 
-def _write_hierarchy(ic: Any, session: Any, store: Store, locations: list[str], append: bool,
+def _write_hierarchy(ic: Any, stager: _Stager, store: Store, locations: list[str], append: bool,
                      existing: dict[str, tuple[int, ...]]) -> None:
     import zarr
 
-    root = zarr.open_group(session.store, mode="a", zarr_format=3)
+    root = zarr.open_group(stager.session.store, mode="a", zarr_format=3)
     for name, attrs in store.groups:
         g = root if name == "" else root.require_group(name)
         if append:
             g.attrs.update(_json_safe(attrs))
         else:
             g.attrs.put(_json_safe(attrs))
-    etags, stamps = _checksums(store)
+    virtual = []
     for arr in store.arrays:
         shape = tuple(arr.zarray["shape"])
         holds_all = arr.raw is not None or arr.strings is not None
@@ -403,8 +466,11 @@ def _write_hierarchy(ic: Any, session: Any, store: Store, locations: list[str], 
         else:
             z = _create_array(root, arr, overwrite=False)
         if holds_all or arr.inline:
-            _write_native(session.store, z, arr)
-        _write_virtual(ic, session.store, store, arr, locations, etags, stamps)
+            _write_native(stager.session.store, z, arr)
+        virtual.append(arr)
+    etags, stamps = _checksums(store)
+    for arr in virtual:  # after every array exists: a part's commit is a consistent hierarchy
+        _write_virtual(ic, stager, store, arr, locations, etags, stamps)
 
 
 def _existing_shapes(session: Any) -> dict[str, tuple[int, ...]]:
@@ -431,77 +497,91 @@ def _add_containers(ic: Any, repo: Any, locations: list[str]) -> tuple[Any, bool
     return config, added
 
 
+def _config(ic: Any, store: Store, locations: list[str]) -> Any:
+    config = ic.RepositoryConfig.default()
+    for p in sorted({_container_prefix(loc) for loc in locations}):
+        config.set_virtual_chunk_container(ic.VirtualChunkContainer(p, _container_store(ic, p)))
+    concat = (store.meta or {}).get("concat_dim") or (store.meta or {}).get("new_dim")
+    if concat:
+        # Manifests split along the concat dimension: reading one chunk loads one split, and an
+        # append rewrites only the splits its granules fall in.
+        split = ic.ManifestSplittingConfig.from_dict(
+            {ic.ManifestSplitCondition.AnyArray(): {ic.ManifestSplitDimCondition.DimensionName(
+                f"^{concat}$"): _SPLIT}})
+        config.manifest = ic.ManifestConfig(splitting=split)
+    return config
+
+
 def _write_one(store: Store, target: str, urls: list[str], append: bool, message: str | None) -> None:
     ic = _import_icechunk()
     locations = [_location(u) for u in urls]
-    storage_target = target
-    local = not target.startswith("s3://")
-    if not append:
-        if local and os.path.exists(target) and not os.path.isdir(target):
-            raise IcechunkError(f"{target}: exists and is not an Icechunk repository (another format?); "
-                                "give a new directory")
-        # (icechunk's local storage makes the directory it is asked about: only ask when it exists)
-        if (not local or os.path.isdir(target)) and ic.Repository.exists(_storage(ic, target)):
-            raise IcechunkError(f"{target}: already an Icechunk repository; use `vzgen append` to add "
-                                "granules, or remove it first")
-        if local and os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
-            raise IcechunkError(f"{target}: exists and is not an Icechunk repository (another format?); "
-                                "give a new directory")
-        if local:
-            # A reader never sees a half-written repository: it appears by rename when committed.
-            storage_target = os.path.join(os.path.dirname(os.path.abspath(target)),
-                                          f".{os.path.basename(os.path.abspath(target))}.tmp-{uuid.uuid4().hex[:8]}")
-        storage = _storage(ic, storage_target)
-        config = ic.RepositoryConfig.default()
-        for p in sorted({_container_prefix(loc) for loc in locations}):
-            config.set_virtual_chunk_container(ic.VirtualChunkContainer(p, _container_store(ic, p)))
-        prefixes = list(config.virtual_chunk_containers or {})
-        try:
-            repo = ic.Repository.create(storage, config, authorize_virtual_chunk_access=_credentials(ic, prefixes)
-                                        if prefixes else None)
-            session = repo.writable_session(_BRANCH)
-            _write_hierarchy(ic, session, store, locations, False, {})
-            session.commit(message or "vzgen build", metadata={"vzgen": store.meta or {}})
-            if local:
-                if os.path.isdir(target):
-                    os.rmdir(target)  # the empty directory checked above
-                os.rename(storage_target, target)
-        except BaseException:
-            if local:
-                shutil.rmtree(storage_target, ignore_errors=True)
-            raise
+    if append:
+        begin_append(store, target, urls=urls, message=message).commit()
         return
-    begin_append(store, target, urls=urls, message=message).commit()
+    local = not target.startswith("s3://")
+    if local and os.path.exists(target) and not os.path.isdir(target):
+        raise IcechunkError(f"{target}: exists and is not an Icechunk repository (another format?); "
+                            "give a new directory")
+    # (icechunk's local storage makes the directory it is asked about: only ask when it exists)
+    if (not local or os.path.isdir(target)) and ic.Repository.exists(_storage(ic, target)):
+        raise IcechunkError(f"{target}: already an Icechunk repository; use `vzgen append` to add "
+                            "granules, or remove it first")
+    if local and os.path.isdir(target) and os.listdir(target):
+        raise IcechunkError(f"{target}: exists and is not an Icechunk repository (another format?); "
+                            "give a new directory")
+    storage_target = target
+    if local:
+        # A reader never sees a half-written repository: it appears by rename when committed.
+        full = os.path.abspath(target)
+        storage_target = os.path.join(os.path.dirname(full),
+                                      f".{os.path.basename(full)}.tmp-{uuid.uuid4().hex[:8]}")
+    config = _config(ic, store, locations)
+    prefixes = list(config.virtual_chunk_containers or {})
+    try:
+        repo = ic.Repository.create(_storage(ic, storage_target), config,
+                                    authorize_virtual_chunk_access=_credentials(ic, prefixes)
+                                    if prefixes else None)
+        stager = _Stager(ic, repo, repo.lookup_branch(_BRANCH), message or "vzgen build", store.meta or {})
+        try:
+            _write_hierarchy(ic, stager, store, locations, False, {})
+        except BaseException:
+            stager.abandon()
+            raise
+        stager.finish(target)
+        if local:
+            if os.path.isdir(target):
+                os.rmdir(target)  # the empty directory checked above
+            os.rename(storage_target, target)
+    except BaseException:
+        if local:
+            shutil.rmtree(storage_target, ignore_errors=True)
+        raise
 
 
 class PendingAppend:
-    """An append written into a session but not committed yet (see `begin_append`)."""
+    """An append staged in the repository but not on ``main`` yet (see `begin_append`)."""
 
-    def __init__(self, ic: Any, target: str, session: Any, repo: Any, save_config: bool,
-                 message: str, meta: dict) -> None:
-        self._ic, self._target, self._session, self._repo = ic, target, session, repo
-        self._save_config, self._message, self._meta = save_config, message, meta
+    def __init__(self, target: str, stager: _Stager, repo: Any, save_config: bool) -> None:
+        self._target, self._stager, self._repo, self._save_config = target, stager, repo, save_config
 
     def commit(self) -> str:
-        """Commits on ``main``; returns the new snapshot id. Raises `IcechunkConflictError`,
-        with nothing committed, when another writer committed since `begin_append`."""
-        try:
-            snapshot = self._session.commit(self._message, metadata={"vzgen": self._meta})
-        except self._ic.ConflictError as e:
-            raise IcechunkConflictError(
-                f"{self._target}: another writer committed to branch '{_BRANCH}' while this "
-                f"append ran ({str(e).strip().splitlines()[0]}); nothing was committed: "
-                "run the append again") from e
+        """Moves ``main`` to the staged snapshot and returns its id. Raises
+        `IcechunkConflictError`, with nothing committed, when another writer moved ``main``
+        since `begin_append`."""
         if self._save_config:
-            self._repo.save_config()
-        return snapshot
+            self._repo.save_config()  # new containers only widen what readers may authorise
+        return self._stager.finish(self._target)
+
+    def abandon(self) -> None:
+        """Drops the staged commits; ``main`` never saw them."""
+        self._stager.abandon()
 
 
 def begin_append(store: Store, target: str, *, urls: list[str] | None = None,
                  message: str | None = None) -> PendingAppend:
-    """Writes `store`'s changes into a session on the repository's ``main`` branch and returns
-    them uncommitted; `PendingAppend.commit` makes them one atomic commit. Until then readers
-    see the previous snapshot, and abandoning the object commits nothing."""
+    """Writes `store`'s changes as commits on a staging branch that starts at ``main``'s tip,
+    and returns them pending; `PendingAppend.commit` moves ``main`` there in one step. Until
+    then readers see the previous snapshot."""
     ic = _import_icechunk()
     locations = [_location(u) for u in (store.urls if urls is None else urls)]
     repo = open_repository(target)
@@ -511,10 +591,14 @@ def begin_append(store: Store, target: str, *, urls: list[str] | None = None,
         repo = ic.Repository.open(_storage(ic, target), config=config,
                                   authorize_virtual_chunk_access=_credentials(
                                       ic, list(config.virtual_chunk_containers or {})))
-    session = repo.writable_session(_BRANCH)
-    existing = _existing_shapes(session)
-    _write_hierarchy(ic, session, store, locations, True, existing)
-    return PendingAppend(ic, target, session, repo, added, message or "vzgen append", store.meta or {})
+    stager = _Stager(ic, repo, repo.lookup_branch(_BRANCH), message or "vzgen append", store.meta or {})
+    try:
+        existing = _existing_shapes(stager.session)
+        _write_hierarchy(ic, stager, store, locations, True, existing)
+    except BaseException:
+        stager.abandon()
+        raise
+    return PendingAppend(target, stager, repo, added)
 
 
 def write_icechunk(store: Store, target: str | _ic.Repository, *, append: bool = False,
@@ -523,10 +607,10 @@ def write_icechunk(store: Store, target: str | _ic.Repository, *, append: bool =
 
     ``target`` is a local directory, ``s3://bucket/prefix/`` (credentials, region and
     ``AWS_ENDPOINT_URL`` from the environment) or an ``icechunk.Repository`` (its ``main``
-    branch gets one commit). With ``append=True`` the store holds only the new granules'
-    references, already placed along the concat dimension, and the whole arrays to rewrite.
-    ``https_twin`` writes ``<target>_https`` too, with ``s3://bucket/key`` URLs rewritten to
-    ``<https_twin>bucket/key``.
+    branch gets the commit; its containers must cover the store's URLs). With ``append=True``
+    the store holds only the new granules' references, already placed along the concat
+    dimension, and the whole arrays to rewrite. ``https_twin`` writes ``<target>_https`` too,
+    with ``s3://bucket/key`` URLs rewritten to ``<https_twin>bucket/key``.
 
     Example::
 
@@ -534,24 +618,20 @@ def write_icechunk(store: Store, target: str | _ic.Repository, *, append: bool =
                        https_twin="https://archive.podaac.earthdata.nasa.gov/")
     """
     if not isinstance(target, str):
-        _write_into_repository(store, target, message)
+        ic = _import_icechunk()
+        locations = [_location(u) for u in store.urls]
+        stager = _Stager(ic, target, target.lookup_branch(_BRANCH), message or "vzgen", store.meta or {})
+        try:
+            existing = _existing_shapes(stager.session)
+            _write_hierarchy(ic, stager, store, locations, bool(existing), existing)
+        except BaseException:
+            stager.abandon()
+            raise
+        stager.finish("the repository")
         return
     _write_one(store, target, list(store.urls), append, message)
     if https_twin:
         _write_one(store, _twin_target(target), _https_rewrite(list(store.urls), https_twin), append, message)
-
-
-def _write_into_repository(store: Store, repo: Any, message: str | None) -> None:
-    ic = _import_icechunk()
-    locations = [_location(u) for u in store.urls]
-    session = repo.writable_session(_BRANCH)
-    existing = _existing_shapes(session)
-    _write_hierarchy(ic, session, store, locations, bool(existing), existing)
-    try:
-        session.commit(message or "vzgen", metadata={"vzgen": store.meta or {}})
-    except ic.ConflictError as e:
-        raise IcechunkConflictError(f"another writer committed to branch '{_BRANCH}' while this "
-                                    f"write ran ({e}); nothing was committed") from e
 
 
 def read_icechunk_meta(target: str) -> dict:

@@ -218,6 +218,34 @@ def test_append_is_a_commit_and_the_old_snapshot_stays(granules, tmp_path) -> No
     assert history[:2] == ["vzgen append", "vzgen build"]
 
 
+def test_a_write_in_parts_is_one_step_on_main(granules, tmp_path, monkeypatch) -> None:
+    """Large writes are committed in parts on a staging branch; main moves once, at the end."""
+    import vzgen.icechunk as vic
+
+    monkeypatch.setattr(vic, "_PART", 10)  # sst's 12 references make part 1; ice's, the last
+    repo_dir = str(tmp_path / "repo")
+    _build(granules[:3], str(tmp_path / "a.json"))
+    write_icechunk(load_store(str(tmp_path / "a.json")), repo_dir)
+    repo = open_repository(repo_dir)
+    assert list(repo.list_branches()) == ["main"], "the staging branch is removed"
+    history = [s.message for s in repo.ancestry(branch="main")]
+    assert history == ["vzgen build (part 2)", "vzgen build (part 1)", "Repository initialized"]
+    ref = xr.open_dataset("reference://", engine="zarr", consolidated=False,
+                          backend_kwargs={"storage_options": {"fo": str(tmp_path / "a.json")}}).load()
+    xr.testing.assert_identical(_open_xr(repo_dir).load(), ref)
+    # an append staged in parts, with main moved by another writer before it finishes
+    shapes = read_icechunk_meta(repo_dir)["arrays"]
+    _build(granules, str(tmp_path / "b.json"))
+    part = new_part(load_store(str(tmp_path / "b.json")), shapes, "time")
+    slow = begin_append(part, repo_dir)
+    write_icechunk(part, repo_dir, append=True)
+    head = read_icechunk_meta(repo_dir)
+    with pytest.raises(IcechunkConflictError, match="nothing was committed"):
+        slow.commit()
+    assert read_icechunk_meta(repo_dir) == head
+    assert list(open_repository(repo_dir).list_branches()) == ["main"]
+
+
 def test_changed_granule_is_refused(granules, tmp_path) -> None:
     """A granule modified after the build: icechunk refuses its chunks, others still read."""
     _build(granules[:3], str(tmp_path / "a.json"))
