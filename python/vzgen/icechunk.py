@@ -475,8 +475,12 @@ def _write_hierarchy(ic: Any, stager: _Stager, store: Store, locations: list[str
 
 def _existing_shapes(session: Any) -> dict[str, tuple[int, ...]]:
     import zarr
+    from zarr.errors import GroupNotFoundError
 
-    root = zarr.open_group(session.store, mode="r", zarr_format=3)
+    try:
+        root = zarr.open_group(session.store, mode="r", zarr_format=3)
+    except GroupNotFoundError:
+        return {}  # an empty repository
     out: dict[str, tuple[int, ...]] = {}
     for path, node in root.members(max_depth=None):
         if isinstance(node, zarr.Array):

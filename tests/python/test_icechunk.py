@@ -396,3 +396,18 @@ def test_missing_icechunk_names_the_package(tmp_path) -> None:
                        text=True, env=env, check=False)
     assert r.stdout.strip() == "--format icechunk needs the Python package 'icechunk': pip install icechunk"
     shutil.rmtree(tmp_path / "r", ignore_errors=True)
+
+
+def test_into_a_users_repository(granules, tmp_path) -> None:
+    """A Repository the user made (their containers, their storage) gets one step on main."""
+    prefix = "file://" + os.path.dirname(granules[0]) + "/"
+    config = ic.RepositoryConfig.default()
+    config.set_virtual_chunk_container(ic.VirtualChunkContainer(prefix, ic.local_filesystem_store(prefix[7:])))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "mine")), config,
+                                authorize_virtual_chunk_access={prefix: None})
+    _build(granules[:2], str(tmp_path / "a.json"))
+    write_icechunk(load_store(str(tmp_path / "a.json")), repo, message="from vzgen")
+    assert next(s.message for s in repo.ancestry(branch="main")) == "from vzgen"
+    ds = xr.open_zarr(repo.readonly_session(branch="main").store, consolidated=False, zarr_format=3)
+    with h5py.File(granules[1]) as f:
+        np.testing.assert_array_equal(ds.sst.values[1], f["sst"][0])
