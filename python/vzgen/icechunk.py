@@ -70,8 +70,12 @@ _BATCH = 1 << 18
 #: How many references one commit of a staged write holds (icechunk keeps a session's changes
 #: in memory, ~450 bytes a reference in icechunk 1.1).
 _PART = int(os.environ.get("VZ_ICECHUNK_PART", str(1 << 20)))
-#: Steps of the concat dimension per manifest split (MUR: a year of daily granules).
-_SPLIT = 365
+#: Steps of the concat dimension per manifest split: MUR's 324 chunks a step make splits of
+#: ~32 K references, which one chunk read loads in a few tens of ms.
+_SPLIT = 100
+#: Chunk references icechunk may cache while writing (its default, millions, is most of a
+#: whole-collection build's memory; a staged write reads back little).
+_WRITE_CACHE_REFS = 200_000
 _BRANCH = "main"
 
 
@@ -169,7 +173,7 @@ def open_repository(target: str, *, authorize: bool = True) -> _ic.Repository:
     if not ic.Repository.exists(storage):
         raise IcechunkError(f"{target}: no Icechunk repository there")
     config = ic.Repository.fetch_config(storage)
-    prefixes = list(config.virtual_chunk_containers) if config and authorize else []
+    prefixes = list(config.virtual_chunk_containers or {}) if config and authorize else []
     return ic.Repository.open(storage, authorize_virtual_chunk_access=_credentials(ic, prefixes)
                               if prefixes else None)
 
@@ -505,6 +509,7 @@ def _config(ic: Any, store: Store, locations: list[str]) -> Any:
     config = ic.RepositoryConfig.default()
     for p in sorted({_container_prefix(loc) for loc in locations}):
         config.set_virtual_chunk_container(ic.VirtualChunkContainer(p, _container_store(ic, p)))
+    config.caching = ic.CachingConfig(num_chunk_refs=_WRITE_CACHE_REFS)
     concat = (store.meta or {}).get("concat_dim") or (store.meta or {}).get("new_dim")
     if concat:
         # Manifests split along the concat dimension: reading one chunk loads one split, and an
