@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
 
 LAT, LON, CHUNK = 17999, 36000, (1, 1023, 2047)
+APPEND = 30  # granules appended to the built Icechunk repository
 VARS = [("analysed_sst", "<i2", -32768), ("analysis_error", "<i2", -32768), ("mask", "|i1", -128),
         ("sea_ice_fraction", "|i1", -128)]
 
@@ -197,6 +198,26 @@ def child(args: argparse.Namespace) -> dict:
 
         shutil.rmtree(args.target, ignore_errors=True)
         write_icechunk(store, args.target)
+    elif args.step == "append-icechunk":
+        # 30 more granules after the collection's: only their references, the whole time axis
+        from vzgen.icechunk import write_icechunk
+
+        more = synthetic_store(APPEND, args.data)
+        n = args.granules
+        for a in more.arrays:
+            if a.raw is None:
+                a.coords = a.coords.copy()
+                a.coords[:, 0] += n
+                a.zarray = dict(a.zarray, shape=[n + APPEND, *a.zarray["shape"][1:]])
+                a.path_ids = a.path_ids + np.uint32(0)
+        more.urls = [u.replace(".nc", "-appended.nc") for u in more.urls]
+        t = next(a for a in more.arrays if a.name == "time")
+        values = np.arange(n + APPEND, dtype="<i4") * 86400 + 649_000_000
+        t.raw, t.zarray = values.tobytes(), dict(t.zarray, shape=[n + APPEND], chunks=[n + APPEND])
+        out["store_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        c0 = _cpu_s()
+        write_icechunk(more, args.target, append=True)
     elif args.step in ("vz-parquet", "vz-icechunk"):
         from vzgen.virtualizarr import to_virtualizarr
 
@@ -313,6 +334,13 @@ def main() -> int:
         assert o["read_ok"], f"{fmt}: the chunk read back is wrong"
         print(f"{fmt:10} {b['s']:8.1f} {b['cpu_s']:7.1f} {b['rss_mib']:9.0f} {size:9.1f} {o['open_s']:7.2f} "
               f"{o['open_rss_mib']:8.0f} {o['read_s']:7.3f}  {b.get('writer', 'vzgen' if fmt != 'json' else 'bench (Python)')}")
+    if "icechunk" not in skip and "error" not in built.get("icechunk", {"error": 1}):
+        a = run_child("append-icechunk", os.path.join(work, "mur-icechunk"), args, n)
+        if "error" in a:
+            print(f"append {APPEND} granules to icechunk: error: {a['error']}")
+        else:
+            print(f"append {APPEND} granules ({APPEND * 4 * 324} references) to the Icechunk repository: "
+                  f"{a['s']:.1f} s ({a['cpu_s']:.1f} CPU s), peak RSS {a['rss_mib']:.0f} MiB")
     print(f"(build s excludes making the in-memory Store: {rows[0][1].get('store_s', 0):.1f} s, "
           f"{rows[0][1].get('store_rss_mib', 0):.0f} MiB peak with the interpreter)" if rows else "")
     if "anchors" in skip:
