@@ -79,3 +79,9 @@ fi
 py=${BENCH_PYTHON:-$here/../build/venv/bench/bin/python}
 PYTHONWARNINGS=ignore "$py" "$here/anchors.py" --build-dir "$build" --mur "$data" --small "$small" --l2 "$l2" \
   --grace "$grace"
+
+echo "== a MUR-like collection: BENCH_COLLECTION_GRANULES (default 2,000; 8,000 is whole MUR, 10.4 M references) x 4 variables x 324 chunks"
+echo "   as kerchunk JSON, Parquet and Icechunk, beside VirtualiZarr's writers (bench/collection_bench.py)"
+PYTHONWARNINGS=ignore "$py" "$here/collection_bench.py" --work "$build/bench-collection" \
+  --granules "${BENCH_COLLECTION_GRANULES:-2000}" --anchor-granules "${BENCH_ANCHOR_GRANULES:-800}"
+rm -rf "$build/bench-collection"
