@@ -104,7 +104,8 @@ extern "C" void OnInterrupt(int sig) {
     WriteAll(g_output.data());
     WriteAll(replaced ? "\n" : " is unchanged\n");
   } else {
-    WriteAll("\n");
+    // The signal came before the command knew its output (while parsing its arguments).
+    WriteAll("; nothing was written\n");
   }
   ::_exit(128 + sig);
 }
