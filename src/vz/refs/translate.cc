@@ -197,7 +197,9 @@ SortedJson ToSorted(const model::Json& v) {
     case model::Json::value_t::number_unsigned:
       return v.get<std::uint64_t>();
     case model::Json::value_t::number_float:
-      return v.get<double>();
+      // A non-finite attribute value is held as the string it is written as ("NaN", ...), so
+      // a granule and a store read back from disk compare equal.
+      return FloatJson(v.get<double>());
     default:
       return nullptr;
   }
