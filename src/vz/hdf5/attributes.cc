@@ -292,7 +292,10 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
   if (flags & 2) return Unsupported("shared dataspace in attribute");
   VZ_ASSIGN_OR_RETURN(auto space, ParseDataspace(ctx, dsc));
   if (space.null) {
-    a.value = "";
+    // No values (netCDF-C writes empty NC_CHAR attributes so): netCDF4-python shows "" for
+    // text and an empty array for numbers.
+    const bool text = a.dtype.kind == Kind::kFixedString || a.dtype.kind == Kind::kVlenString;
+    a.value = text ? Json("") : Json::array();
     return a;
   }
   a.shape = std::move(space.dims);

@@ -644,7 +644,9 @@ ZarrayParts ChooseParts(const model::Array& array, bool netcdf3) {
     p.consumed.insert(name);
     break;
   }
-  if (netcdf3 && !p.consumed.empty()) p.consumed = {"missing_value", "_FillValue"};
+  // missing_value stays an attribute: the original shows it and CF readers use it (kerchunk
+  // drops it); _FillValue leaves .zattrs as for HDF5.
+  if (netcdf3 && !p.consumed.empty()) p.consumed = {"_FillValue"};
   return p;
 }
 

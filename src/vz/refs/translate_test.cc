@@ -193,11 +193,15 @@ TEST(FillValue, StringsCompoundsAndInlinedData) {
   EXPECT_EQ(FillOf(compact), "5");
 }
 
-TEST(FillValue, Netcdf3PrefersMissingValueAndDropsBoth) {
+TEST(FillValue, Netcdf3PrefersMissingValueAndKeepsItAsAnAttribute) {
   Array a = MakeArray("/v", Type(Kind::kFloat, 4, '>'), {4});
   a.attributes = {Attr("_FillValue", -1.0), Attr("missing_value", -2.0), Attr("units", "K")};
   EXPECT_EQ(FillOf(a, true), "-2.0");
-  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"units":"K"})");
+  // netCDF readers show missing_value and CF readers use it; _FillValue is the fill value.
+  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"missing_value":-2.0,"units":"K"})");
+  a.attributes = {Attr("missing_value", -2.0)};
+  EXPECT_EQ(FillOf(a, true), "-2.0");
+  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"missing_value":-2.0})");
   a.attributes = {Attr("units", "K")};
   EXPECT_EQ(FillOf(a, true), "null");
   // netCDF-4 rules keep missing_value as an attribute.
