@@ -177,7 +177,7 @@ def main():
         zattrs = attrs_of(ds)
         dims = []
         if cls == b"DIMENSION_SCALE" and len(shape) == 1:
-            dims = [name]
+            dims = [name.rsplit("/", 1)[-1]]
         else:
             dims = None
         try:
@@ -185,7 +185,7 @@ def main():
                 raise StopIteration
             dims = []
             for i, d in enumerate(ds.dims):
-                dims.append(d[0].name[1:] if len(d) else f"phony_dim_{i}")
+                dims.append(d[0].name.rsplit("/", 1)[-1] if len(d) else f"phony_dim_{i}")
         except StopIteration:
             pass
         except Exception:  # noqa: BLE001

@@ -497,9 +497,7 @@ def check_dims(z, ndim_ok, nc_var, where, reasons):
         return
     if nc_var is not None:
         want = list(nc_var.dimensions)
-        ok = len(want) == len(dims) and all(
-            d == w or (isinstance(d, str) and d.split("/")[-1] == w) for d, w in zip(dims, want))
-        if not ok:
+        if dims != want:
             reasons.append(f"{where}: _ARRAY_DIMENSIONS {dims} != netCDF dimensions {want}")
 
 
@@ -693,12 +691,6 @@ def netcdf_groups(path):
     return out
 
 
-def base_dims(sizes):
-    """Dimension sizes keyed by the name without its group prefix: kerchunk's rule (which the
-    references follow) keeps "grp/" in a subgroup's dimension names, netCDF readers do not."""
-    return {str(k).rsplit("/", 1)[-1]: v for k, v in dict(sizes).items()}
-
-
 def check_xarray(path, json_path, reasons, notes, groups=()):
     """User-level check: xarray over the references vs xarray (netCDF4 engine) on the file, for
     the root group and every group in `groups`."""
@@ -722,23 +714,19 @@ def check_xarray(path, json_path, reasons, notes, groups=()):
             orig.close()
             continue
         with orig, refs:
-            compare_xarray(orig, refs, label, group is not None, reasons, notes)
+            compare_xarray(orig, refs, label, reasons, notes)
 
 
-def compare_xarray(orig, refs, label, in_group, reasons, notes):
-    # In a subgroup the references' dimension names carry the group prefix (kerchunk's rule,
-    # docs/output.md), so xarray makes a coordinate variable "z" on dimension "grp/z" a data
-    # variable: there only the set of all variables is compared, dimensions by base name.
-    kinds = ((("variables", orig.variables, refs.variables),) if in_group else
-             (("data variables", orig.data_vars, refs.data_vars),
-              ("coordinates", orig.coords, refs.coords)))
+def compare_xarray(orig, refs, label, reasons, notes):
+    """One group as xarray shows it (the root, or `group=` for a subgroup): the same data
+    variables, coordinates and dimensions (names and sizes) as from the netCDF file."""
+    kinds = (("data variables", orig.data_vars, refs.data_vars),
+             ("coordinates", orig.coords, refs.coords))
     for kind, a, b in kinds:
         if set(a) != set(b):
             reasons.append(f"{label}: {kind} differ: missing {sorted(set(a) - set(b))}, "
                            f"extra {sorted(set(b) - set(a))}")
     sizes_o, sizes_r = dict(orig.sizes), dict(refs.sizes)
-    if in_group:
-        sizes_o, sizes_r = base_dims(sizes_o), base_dims(sizes_r)
     if sizes_o != sizes_r:
         reasons.append(f"{label}: dims {sizes_r} != {sizes_o}")
     reasons += compare_attrs(xr_visible(orig.attrs), refs.attrs, label + "/")
@@ -754,8 +742,7 @@ def compare_xarray(orig, refs, label, in_group, reasons, notes):
             notes.append(f"{where}: xarray cannot read the original ({type(e).__name__}); "
                          "skipped")
             continue
-        dims_r = tuple(str(d).rsplit("/", 1)[-1] for d in vr.dims) if in_group else vr.dims
-        if vo.dims != dims_r:
+        if vo.dims != vr.dims:
             reasons.append(f"{where}: dims {vr.dims} != {vo.dims}")
             continue
         try:
@@ -764,9 +751,6 @@ def compare_xarray(orig, refs, label, in_group, reasons, notes):
             reasons.append(f"{where}: reading the references failed: {type(e).__name__}: "
                            f"{first_line(e)}")
             continue
-        if in_group:
-            import xarray as xr
-            vr = xr.Variable(vo.dims, vr.values, vr.attrs)
         if not vo.equals(vr):
             r = None
             try:

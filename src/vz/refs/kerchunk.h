@@ -20,6 +20,9 @@ struct KerchunkOptions {
   std::uint64_t inline_threshold = 500;
   // Arrays whose filters no numcodecs reader can decode are decoded and inlined up to this size.
   std::uint64_t max_decoded_inline = 64ull << 20;
+  // Dimension names in groups as kerchunk writes them ("grp/time"), not as netCDF readers show
+  // them ("time"): VirtualDataset::group_dims_as_paths (--group-dims kerchunk).
+  bool group_dims_as_paths = false;
 };
 
 // Reads what must be embedded (small chunks, compact data, vlen strings, data under filters

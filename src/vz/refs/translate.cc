@@ -460,6 +460,19 @@ std::vector<std::int64_t> IntList(const model::Array& a, std::string_view name) 
   return out;
 }
 
+// The name netCDF readers give the dimension scale at `scale` (a path without the leading '/')
+// from an array in `group` ("" for the root): its own name when its group is the array's or an
+// ancestor of it (netCDF's scoping), else the path, which is the only unambiguous name.
+std::string NetcdfDimensionName(const std::string& scale, const std::string& group) {
+  const auto slash = scale.rfind('/');
+  if (slash == std::string::npos) return scale;
+  const std::string parent = scale.substr(0, slash);
+  const bool ancestor = group == parent || (group.size() > parent.size() &&
+                                            group.compare(0, parent.size(), parent) == 0 &&
+                                            group[parent.size()] == '/');
+  return ancestor ? scale.substr(slash + 1) : scale;
+}
+
 }  // namespace
 
 std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualDataset& dataset) {
@@ -487,16 +500,22 @@ std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualData
     auto& dims = out[i];
     dims.assign(a.shape.size(), "");
     std::set<std::string> used;
+    std::string own_group = group;
+    while (!own_group.empty() && own_group.front() == '/') own_group.erase(own_group.begin());
+    auto scale_name = [&](const std::string& scale) {
+      return SanitizeUtf8(dataset.group_dims_as_paths ? scale
+                                                      : NetcdfDimensionName(scale, own_group));
+    };
     const auto coordinate_ids = IntList(a, "_Netcdf4Coordinates");
     for (std::size_t d = 0; d < a.shape.size(); ++d) {
       if (d < a.dims.size() && !a.dims[d].empty()) {
-        dims[d] = SanitizeUtf8(a.dims[d]);
+        dims[d] = scale_name(a.dims[d]);
         continue;
       }
       if (coordinate_ids.size() == a.shape.size()) {
         auto named = dim_by_id.find(coordinate_ids[d]);
         if (named != dim_by_id.end()) {
-          dims[d] = SanitizeUtf8(named->second);
+          dims[d] = scale_name(named->second);
           continue;
         }
       }
