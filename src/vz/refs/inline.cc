@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "vz/base/checked.h"
 #include "vz/codecs/assemble.h"
@@ -30,6 +32,24 @@ std::string ChunkLabel(const model::ChunkManifest& m, std::size_t i) {
 }  // namespace
 
 namespace {
+
+// What a zarr reader would need to read `array`'s filters itself, for the error that says
+// vzgen will not embed it: "" when there is nothing to name.
+std::string ReaderCodecHint(const model::Array& array) {
+  std::vector<std::string> hints;
+  for (const auto& f : array.filters) {
+    if (f.id == 32000) hints.emplace_back("a zarr reader would need the imagecodecs_lzf codec");
+    if (f.id == 32008) {
+      const std::uint32_t codec = f.client_data.size() > 4 ? f.client_data[4] : 0;
+      hints.emplace_back(codec == 0 ? "a zarr reader would need the imagecodecs_bitshuffle codec"
+                                    : "no numcodecs or imagecodecs codec reads bitshuffle's "
+                                      "lz4/zstd block framing");
+    }
+  }
+  std::string out;
+  for (const auto& h : hints) out += "; " + h;
+  return out;
+}
 
 bool InMemory(const model::Array& array) {
   return array.layout == model::Layout::kCompact || array.dtype.IsVariableLength();
@@ -58,8 +78,8 @@ Result<std::vector<io::ByteRange>> LoadRanges(const model::Array& array,
   if (total > options.max_decoded_inline) {
     return LimitExceeded(fmt::format(
         "{} {}; vzgen would have to decode and embed {} bytes, more than the limit of {} "
-        "(--max-decoded-inline)",
-        array.path, reason, total, options.max_decoded_inline));
+        "(--max-decoded-inline){}",
+        array.path, reason, total, options.max_decoded_inline, ReaderCodecHint(array)));
   }
   // The cap keeps a lying manifest from making us read far more than the decoded size allowed.
   const std::uint64_t stored_cap = options.max_decoded_inline * 2 + (1u << 20);
