@@ -532,6 +532,24 @@ def check_hdf5(path, root, nc, reasons, notes):
                 reasons.append(f"/{paths[0]}: {type(e).__name__}: {msg}")
 
 
+def read_dataset(ds):
+    """The dataset's values as h5py reads them. h5py has no conversion for some opaque types
+    (alone or as compound members: "no appropriate function for conversion path"); their bytes
+    are then read as stored, with the file's own type as the memory type."""
+    import numpy as np
+    try:
+        return ds[()]
+    except (OSError, TypeError):
+        if "V" not in ds.dtype.str and not (ds.dtype.names and any(
+                ds.dtype[n].kind == "V" for n in ds.dtype.names)):
+            raise
+        import h5py
+        out = np.empty(ds.shape, ds.dtype)
+        if out.size:
+            ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=ds.id.get_type())
+        return out
+
+
 def check_hdf5_object(paths, obj, kind, root, nc, reasons, notes):
     import h5py
     import numpy as np
@@ -601,7 +619,7 @@ def check_hdf5_object(paths, obj, kind, root, nc, reasons, notes):
             want = nc_var[...]
             want = want.data if hasattr(want, "mask") else want
         else:
-            want = ds[()]
+            want = read_dataset(ds)
     except Exception as e:  # noqa: BLE001
         notes.append(f"{where}: h5py cannot read values ({e}); not compared")
         want = None
