@@ -310,6 +310,7 @@ int Run(int argc, char** argv) {
   }
   options.kerchunk.group_dims_as_paths = group_dims == "kerchunk";
   build_options.scan.kerchunk.group_dims_as_paths = group_dims == "kerchunk";
+  build_options.group_dims_given = build->count("--group-dims") + append->count("--group-dims") > 0;
 
   auto env = [](const char* name) {
     const char* v = std::getenv(name);
