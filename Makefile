@@ -14,7 +14,7 @@ PYTHON := /usr/bin/python3
 
 # Debian 12 packages the build and the tests need. `make deps` installs the missing ones.
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
-  nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev libblosc-dev libaec-dev \
+  nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev liblzf-dev libblosc-dev libaec-dev \
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
 # The Python readers of the tests come from PyPI (tests/requirements/*.txt), not from Debian;
 # python3-numpy/-h5py/-netcdf4 remain for bench/gen_granules.py and tools/demo.sh.
@@ -108,8 +108,9 @@ image-test: image release
 install: release
 	cmake --install build/release --prefix $(PREFIX)
 
-fixtures:
+fixtures: $(VENV_DIR)/current/.stamp
 	$(PYTHON) tests/data/fixtures/make_fixtures.py tests/data/fixtures
+	$(VENV_DIR)/current/bin/python tests/data/fixtures/make_plugin_fixtures.py tests/data/fixtures
 
 fuzz: deps-fuzz deps
 	cmake --preset fuzz >/dev/null

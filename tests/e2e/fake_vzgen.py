@@ -6,8 +6,10 @@
 Writes kerchunk-like references for HDF5 files (contiguous, compact (inlined), chunked with
 gzip/shuffle; vlen strings embedded), following kerchunk's fill/attribute rules. Anything else
 ends with exit 2 and one error line. FAKE_VZGEN_BREAK=offset shifts every byte offset by 8 (wrong
-data), FAKE_VZGEN_BREAK=attr alters one attribute, FAKE_VZGEN_BREAK=crash kills itself with
-SIGSEGV: the oracle must report each of these.
+data), FAKE_VZGEN_BREAK=attr alters one attribute, FAKE_VZGEN_BREAK=nan writes a bare NaN (not
+RFC 8259 JSON) into the root's .zattrs, FAKE_VZGEN_BREAK=crash kills itself with SIGSEGV: the
+oracle must report each of these. Non-finite attribute values are written as vzgen writes them
+("NaN", "Infinity", "-Infinity"), dimension names as netCDF readers show them.
 """
 import base64
 import json
@@ -37,6 +39,8 @@ def jsonable(v):
         return jsonable(v.item())
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
+    if isinstance(v, float) and not np.isfinite(v):
+        return "NaN" if np.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
     if isinstance(v, (h5py.Reference, h5py.RegionReference)):
         return None
     return v
@@ -76,6 +80,8 @@ def netcdf3(path, out):
     root_attrs = {k: jsonable(nc.getncattr(k)) for k in nc.ncattrs()}
     if BREAK == "attr":
         root_attrs["vzgen_injected"] = 1
+    if BREAK == "nan":
+        root_attrs["vzgen_injected"] = float("nan")
     refs = {".zgroup": json.dumps({"zarr_format": 2}), ".zattrs": json.dumps(root_attrs)}
     for name, var in nc.variables.items():
         data = np.array(np.asarray(var[...]).reshape(var.shape), order="C")
@@ -128,6 +134,10 @@ def main():
         a = attrs_of(f)
         a["vzgen_injected"] = 1
         refs[".zattrs"] = json.dumps(a)
+    if BREAK == "nan":
+        a = attrs_of(f)
+        a["vzgen_injected"] = float("nan")
+        refs[".zattrs"] = json.dumps(a)
 
     def visit(name, obj):
         if isinstance(obj, h5py.Group):
@@ -167,7 +177,7 @@ def main():
         zattrs = attrs_of(ds)
         dims = []
         if cls == b"DIMENSION_SCALE" and len(shape) == 1:
-            dims = [name]
+            dims = [name.rsplit("/", 1)[-1]]
         else:
             dims = None
         try:
@@ -175,7 +185,7 @@ def main():
                 raise StopIteration
             dims = []
             for i, d in enumerate(ds.dims):
-                dims.append(d[0].name[1:] if len(d) else f"phony_dim_{i}")
+                dims.append(d[0].name.rsplit("/", 1)[-1] if len(d) else f"phony_dim_{i}")
         except StopIteration:
             pass
         except Exception:  # noqa: BLE001

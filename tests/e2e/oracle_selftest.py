@@ -17,7 +17,8 @@ FILES = ["tests/data/fixtures/sb0_default.h5", "tests/data/fixtures/layouts_late
          "tests/data/fixtures/nc4_groups.nc", "tests/data/fixtures/nc4_vlen_string.nc",
          "tests/data/fixtures/nc3_classic.nc", "tests/data/fixtures/links.h5"]
 # mode -> status every file must get
-CASES = {"": "identical", "offset": "mismatch", "attr": "mismatch", "crash": "crash"}
+CASES = {"": "identical", "offset": "mismatch", "attr": "mismatch", "nan": "mismatch",
+         "crash": "crash"}
 
 
 def sequence_cases():

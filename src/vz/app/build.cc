@@ -188,6 +188,8 @@ SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim,
   meta["loadable_vars"] = options.loadable_vars;
   meta["identical_vars"] = std::vector<std::string>(options.combine.identical_vars.begin(),
                                                     options.combine.identical_vars.end());
+  // Only the non-default naming is recorded: stores in the default form keep their bytes.
+  if (options.scan.kerchunk.group_dims_as_paths) meta["group_dims"] = "kerchunk";
   meta["vzgen_version"] = VZ_VERSION;
   return meta;
 }
@@ -502,6 +504,9 @@ void OptionsFromStore(const SortedJson& meta, BuildOptions& options) {
     for (const auto& v : meta["loadable_vars"]) {
       if (v.is_string()) options.loadable_vars.push_back(v.get<std::string>());
     }
+  }
+  if (!options.group_dims_given && meta.value("group_dims", "") == "kerchunk") {
+    options.scan.kerchunk.group_dims_as_paths = true;
   }
   if (options.combine.identical_vars.empty() && meta.contains("identical_vars")) {
     for (const auto& v : meta["identical_vars"]) {

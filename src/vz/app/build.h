@@ -28,6 +28,8 @@ struct BuildOptions {
   unsigned jobs = 0;          // granules scanned at once; 0 = a default for local or remote input
   bool progress = false;      // a progress line on standard error
   bool consolidated = false;  // also write .zmetadata
+  // --group-dims given: it overrides the dimension naming a store recorded (append).
+  bool group_dims_given = false;
 };
 
 struct BuildReport {

@@ -88,7 +88,9 @@ Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOpt
   VZ_ASSIGN_OR_RETURN(file.raw, OpenUrl(url, remote));
   file.source = std::make_unique<io::CountingSource>(*file.raw);
   file.cache = std::make_unique<io::BlockCache>(*file.source, CacheOptionsFor(url, options));
-  return ParseFile(*file.cache, options.limits);
+  VZ_ASSIGN_OR_RETURN(auto dataset, ParseFile(*file.cache, options.limits));
+  dataset.group_dims_as_paths = options.kerchunk.group_dims_as_paths;
+  return dataset;
 }
 
 Status Scan(const std::string& url, const std::string& output, const ScanOptions& options,

@@ -83,6 +83,15 @@ int Run(int argc, char** argv) {
   bool force = false;
   constexpr std::uint64_t kMaxBytes = std::uint64_t{1} << 40;
 
+  // Dimension names in groups, for every command that writes references (docs/output.md).
+  std::string group_dims = "netcdf";
+  auto add_group_dims = [&group_dims](CLI::App* cmd) {
+    cmd->add_option("--group-dims", group_dims,
+                    "dimension names in groups: netcdf (\"time\", as netCDF readers show them; "
+                    "default) or kerchunk (\"grp/time\", the scale's path)")
+        ->check(CLI::IsMember({"netcdf", "kerchunk"}));
+  };
+
   // The metadata read sizes, for every command that reads granules.
   auto add_cache_options = [](CLI::App* cmd, vz::io::BlockCacheOptions& cache) {
     cmd->add_option(
@@ -115,6 +124,7 @@ int Run(int argc, char** argv) {
   scan->add_flag("--force", force,
                  "replace the output even when it exists and is not a reference store");
   scan->add_flag("-q,--quiet", quiet, "do not print warnings");
+  add_group_dims(scan);
   add_cache_options(scan, options.cache);
 
   CLI::App* inspect = app.add_subcommand(
@@ -174,6 +184,7 @@ int Run(int argc, char** argv) {
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
+    add_group_dims(cmd);
     add_cache_options(cmd, build_options.scan.cache);
   };
   CLI::App* build = app.add_subcommand(
@@ -284,6 +295,9 @@ int Run(int argc, char** argv) {
     std::cerr << "vzgen: error: " << e.what() << " (see vzgen --help)\n";
     return kExitUsage;
   }
+  options.kerchunk.group_dims_as_paths = group_dims == "kerchunk";
+  build_options.scan.kerchunk.group_dims_as_paths = group_dims == "kerchunk";
+  build_options.group_dims_given = build->count("--group-dims") + append->count("--group-dims") > 0;
 
   auto env = [](const char* name) {
     const char* v = std::getenv(name);

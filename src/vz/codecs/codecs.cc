@@ -16,8 +16,10 @@ constexpr std::uint16_t kSzip = 4;
 constexpr std::uint16_t kNbit = 5;
 constexpr std::uint16_t kScaleOffset = 6;
 constexpr std::uint16_t kBzip2 = 307;
+constexpr std::uint16_t kLzf = 32000;
 constexpr std::uint16_t kBlosc = 32001;
 constexpr std::uint16_t kLz4 = 32004;
+constexpr std::uint16_t kBitshuffle = 32008;
 constexpr std::uint16_t kZstd = 32015;
 
 Result<Bytes> DecodeStep(const model::Filter& f, ByteSpan in, const ChunkInfo& info) {
@@ -44,6 +46,17 @@ Result<Bytes> DecodeStep(const model::Filter& f, ByteSpan in, const ChunkInfo& i
       return DecodeHdf5Lz4(in, info.max_output);
     case kZstd:
       return DecodeZstd(in, info.max_output);
+    case kLzf: {
+      // h5py's filter records the chunk's byte size in client data [2].
+      std::uint64_t size = f.client_data.size() > 2 ? f.client_data[2] : 0;
+      if (size == 0) {
+        VZ_ASSIGN_OR_RETURN(auto elements, CheckedProduct(info.chunk_shape, "chunk elements"));
+        VZ_ASSIGN_OR_RETURN(size, CheckedMul(elements, info.dtype.size, "chunk bytes"));
+      }
+      return DecodeLzf(in, size, info.max_output);
+    }
+    case kBitshuffle:
+      return DecodeBitshuffle(in, f.client_data, info.dtype, info.max_output);
     default:
       return Unsupported(fmt::format("filter {} ({}) is not supported", f.id,
                                      f.name.empty() ? "unnamed" : f.name));
@@ -64,6 +77,8 @@ bool CanDecode(std::uint16_t filter_id) {
     case kBlosc:
     case kLz4:
     case kZstd:
+    case kLzf:
+    case kBitshuffle:
       return true;
     default:
       return false;

@@ -1,6 +1,7 @@
 // Decoders for HDF5 filter pipelines: deflate, shuffle, fletcher32 (verified), szip (libaec),
-// scale-offset, n-bit, bzip2, zstd, blosc, lz4 (HDF5 framing). Used to load coordinate
-// variables, to inline data no numcodecs reader can decode, and to verify chunks.
+// scale-offset, n-bit, bzip2, zstd, blosc, lz4 (HDF5 framing), lzf, bitshuffle (with lz4/zstd).
+// Used to load coordinate variables, to inline data no numcodecs reader can decode, and to verify
+// chunks.
 #pragma once
 
 #include <cstdint>

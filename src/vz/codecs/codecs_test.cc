@@ -117,7 +117,7 @@ TEST_F(CodecVectors, CoversEveryFilter) {
   for (const Vector& v : *vectors_) {
     for (const auto& f : v.pipeline) ids.insert(f.id);
   }
-  for (const int id : {1, 2, 3, 4, 5, 6, 307, 32001, 32004, 32015}) {
+  for (const int id : {1, 2, 3, 4, 5, 6, 307, 32000, 32001, 32004, 32008, 32015}) {
     EXPECT_TRUE(ids.count(static_cast<std::uint16_t>(id))) << "no vector for filter " << id;
     EXPECT_TRUE(CanDecode(static_cast<std::uint16_t>(id)));
   }
@@ -159,6 +159,37 @@ TEST_F(CodecVectors, ErrorsNameTheFilter) {
   auto rd = DecodeChunk(half, d.pipeline, d.mask, d.info);
   ASSERT_FALSE(rd.ok());
   EXPECT_EQ(rd.error().message(), "deflate decode failed: truncated stream");
+
+  for (const char* name : {"bitshuffle_lz4_f8", "bitshuffle_zstd_i4", "lzf_h5py_i4"}) {
+    SCOPED_TRACE(name);
+    const Vector& b = Find(*vectors_, name);
+    Bytes part(b.stored.begin(), b.stored.end() - 3);
+    auto rb = DecodeChunk(part, b.pipeline, b.mask, b.info);
+    ASSERT_FALSE(rb.ok());
+    const std::string want = name[0] == 'l' ? "lzf decode failed" : "bitshuffle decode failed";
+    EXPECT_NE(rb.error().message().find(want), std::string::npos) << rb.error().message();
+  }
+}
+
+// Bitshuffle's block framing: a block size that is not a multiple of 8 elements and an unknown
+// compression code are refused with the reason.
+TEST(Codecs, BitshuffleFramingErrors) {
+  model::DType t;
+  t.kind = Kind::kInt;
+  t.size = 4;
+  t.byte_order = '<';
+  // u64be 32 bytes, u32be block of 12 bytes (3 elements), then nothing.
+  const Bytes header = {0, 0, 0, 0, 0, 0, 0, 32, 0, 0, 0, 12};
+  const std::vector<std::uint32_t> lz4 = {0, 4, 4, 0, 2};
+  auto r = DecodeBitshuffle(header, lz4, t, 1 << 20);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("not a multiple of 8 elements"), std::string::npos)
+      << r.error().message();
+  const std::vector<std::uint32_t> unknown = {0, 4, 4, 0, 9};
+  auto u = DecodeBitshuffle(header, unknown, t, 1 << 20);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(u.error().message().find("bitshuffle compression 9"), std::string::npos);
 }
 
 TEST_F(CodecVectors, Fletcher32DetectsACorruptedByte) {
@@ -189,7 +220,8 @@ TEST_F(CodecVectors, Fletcher32AcceptsTheByteSwappedFormOfOldFiles) {
 TEST_F(CodecVectors, OutputLimitStopsDecompressionBombs) {
   for (const char* name :
        {"zstd_numcodecs", "lz4_hdf5_framing", "bzip2_netcdf_f32", "blosc_lz4_bitshuffle_i64",
-        "szip_netcdf_i32", "shuffle_deflate_f32", "scaleoffset_h5ex_f64", "nbit_h5ex_i32_p16_o5"}) {
+        "szip_netcdf_i32", "shuffle_deflate_f32", "scaleoffset_h5ex_f64", "nbit_h5ex_i32_p16_o5",
+        "bitshuffle_plain_i4", "bitshuffle_lz4_f8", "bitshuffle_zstd_i4", "lzf_h5py_i4"}) {
     SCOPED_TRACE(name);
     const Vector& v = Find(*vectors_, name);
     // Lie about the chunk size so only the per-filter cap can stop the decoder.

@@ -1,4 +1,4 @@
-// Adapters from general-purpose compression libraries (zlib, bzip2, zstd, blosc, lz4, libaec)
+// Adapters from general-purpose compression libraries (zlib, bzip2, zstd, blosc, lz4, lzf, libaec)
 // to HDF5 filter semantics: one stored chunk in, its decoded bytes out, never more than the
 // caller's cap, and every library failure turned into an error that names the filter.
 #include <blosc.h>
@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <libaec.h>
 #include <lz4.h>
+#include <lzf.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -228,6 +229,22 @@ Result<Bytes> DecodeHdf5Lz4(ByteSpan in, std::uint64_t max_output) {
       }
     }
     out_pos += raw;
+  }
+  return out;
+}
+
+Result<Bytes> DecodeLzf(ByteSpan in, std::uint64_t size, std::uint64_t max_output) {
+  if (size > max_output) return TooLarge("lzf", max_output);
+  if (size > UINT_MAX || in.size() > UINT_MAX) return Corrupt("lzf decode failed: chunk too large");
+  Bytes out(static_cast<std::size_t>(size));
+  if (size == 0) return out;
+  // liblzf reads the first control byte before it looks at the input length.
+  if (in.empty()) return Corrupt(fmt::format("lzf decode failed: no stored bytes for {}", size));
+  const unsigned int n = lzf_decompress(in.data(), static_cast<unsigned int>(in.size()), out.data(),
+                                        static_cast<unsigned int>(size));
+  if (n != size) {
+    return Corrupt(fmt::format("lzf decode failed: {} stored bytes do not decode to {} bytes",
+                               in.size(), size));
   }
   return out;
 }

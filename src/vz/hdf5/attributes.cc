@@ -227,12 +227,44 @@ Result<Json> Reader::DecodeElement(const DType& t, std::span<const std::uint8_t>
     case Kind::kCompound: {
       Json arr = Json::array();
       for (const auto& f : t.fields) {
-        if (f.offset + f.type.size > p.size() || !f.type.subshape.empty()) {
+        if (f.offset + f.type.size > p.size()) {
           arr.push_back(nullptr);
           continue;
         }
-        VZ_ASSIGN_OR_RETURN(auto v,
-                            DecodeElement(f.type, p.subspan(f.offset, f.type.size), nullptr));
+        const auto member = p.subspan(f.offset, f.type.size);
+        if (f.type.subshape.empty()) {
+          VZ_ASSIGN_OR_RETURN(auto v, DecodeElement(f.type, member, nullptr));
+          arr.push_back(std::move(v));
+          continue;
+        }
+        // An array member (say 2 points, each a compound): nested lists in row-major order,
+        // as numpy's tolist() gives them.
+        DType base = f.type;
+        base.subshape.clear();
+        std::uint64_t n = 1;
+        for (auto d : f.type.subshape) n *= d;
+        if (n == 0 || f.type.size % n != 0) {
+          arr.push_back(nullptr);
+          continue;
+        }
+        base.size = static_cast<std::uint32_t>(f.type.size / n);
+        std::size_t pos = 0;
+        std::function<Result<Json>(std::size_t)> nest = [&](std::size_t axis) -> Result<Json> {
+          Json level = Json::array();
+          for (std::uint64_t i = 0; i < f.type.subshape[axis]; ++i) {
+            if (axis + 1 == f.type.subshape.size()) {
+              VZ_ASSIGN_OR_RETURN(auto v,
+                                  DecodeElement(base, member.subspan(pos, base.size), nullptr));
+              pos += base.size;
+              level.push_back(std::move(v));
+            } else {
+              VZ_ASSIGN_OR_RETURN(auto v, nest(axis + 1));
+              level.push_back(std::move(v));
+            }
+          }
+          return level;
+        };
+        VZ_ASSIGN_OR_RETURN(auto v, nest(0));
         arr.push_back(std::move(v));
       }
       return arr;
@@ -287,7 +319,10 @@ Result<model::Attribute> Reader::ParseAttribute(std::span<const std::uint8_t> bo
   if (flags & 2) return Unsupported("shared dataspace in attribute");
   VZ_ASSIGN_OR_RETURN(auto space, ParseDataspace(ctx, dsc));
   if (space.null) {
-    a.value = "";
+    // No values (netCDF-C writes empty NC_CHAR attributes so): netCDF4-python shows "" for
+    // text and an empty array for numbers.
+    const bool text = a.dtype.kind == Kind::kFixedString || a.dtype.kind == Kind::kVlenString;
+    a.value = text ? Json("") : Json::array();
     return a;
   }
   a.shape = std::move(space.dims);

@@ -40,6 +40,12 @@ Status Reader::Visit(std::uint64_t address, const std::string& path, std::uint32
   SortAttributes(object);
   if (object.IsDataset()) {
     std::vector<std::uint64_t> dimension_list = std::move(object.dimension_list);
+    if (object.space && object.space->null) {
+      out.warnings.push_back(fmt::format(
+          "{} has a null dataspace (no values; h5py reads h5py.Empty): written as a scalar array "
+          "without chunks, which reads as its fill value, to keep its attributes",
+          path));
+    }
     VZ_ASSIGN_OR_RETURN(model::Array arr,
                         BuildArray(ctx, std::move(object), path,
                                    [this](const model::Array& a, const DataLayout& dl) {

@@ -7,8 +7,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "vz/base/checked.h"
 #include "vz/codecs/assemble.h"
@@ -34,6 +37,124 @@ std::string ChunkLabel(const model::ChunkManifest& m, std::size_t i) {
 }  // namespace
 
 namespace {
+
+// What a zarr reader would need to read `array`'s filters itself, for the error that says
+// vzgen will not embed it: "" when there is nothing to name.
+std::string ReaderCodecHint(const model::Array& array) {
+  std::vector<std::string> hints;
+  for (const auto& f : array.filters) {
+    if (f.id == 32000) hints.emplace_back("a zarr reader would need the imagecodecs_lzf codec");
+    if (f.id == 32008) {
+      const std::uint32_t codec = f.client_data.size() > 4 ? f.client_data[4] : 0;
+      hints.emplace_back(codec == 0 ? "a zarr reader would need the imagecodecs_bitshuffle codec"
+                                    : "no numcodecs or imagecodecs codec reads bitshuffle's "
+                                      "lz4/zstd block framing");
+    }
+  }
+  std::string out;
+  for (const auto& h : hints) out += "; " + h;
+  return out;
+}
+
+// ---- compounds with padding ----
+// zarr v2's dtype is numpy's descr, which has no field offsets: padding between members can
+// only be written as unnamed void fields, which numpy names f1, f2, ... and h5py never shows.
+// Packed (members back to back, in offset order, nested compounds packed too) and embedded,
+// a compound reads as h5py shows it.
+
+using Kind = model::DType::Kind;
+
+// The element type of a member (without its array dimensions) and how many of them it holds.
+std::pair<model::DType, std::uint64_t> MemberElement(const model::DType& t) {
+  model::DType base = t;
+  base.subshape.clear();
+  std::uint64_t n = 1;
+  for (auto d : t.subshape) n *= d;
+  if (n != 0 && t.size % n == 0) base.size = static_cast<std::uint32_t>(t.size / n);
+  return {base, n};
+}
+
+std::vector<const model::Field*> ByOffset(const model::DType& t) {
+  std::vector<const model::Field*> fields;
+  for (const auto& f : t.fields) fields.push_back(&f);
+  std::stable_sort(fields.begin(), fields.end(), [](const model::Field* a, const model::Field* b) {
+    return a->offset < b->offset;
+  });
+  return fields;
+}
+
+bool HasPadding(const model::DType& t) {
+  if (t.kind != Kind::kCompound) return false;
+  std::uint64_t pos = 0;
+  for (const auto* f : ByOffset(t)) {
+    if (f->offset != pos) return true;
+    if (HasPadding(MemberElement(f->type).first)) return true;
+    pos = f->offset + f->type.size;
+  }
+  return pos != t.size;
+}
+
+model::DType Packed(const model::DType& t) {
+  if (t.kind != Kind::kCompound) return t;
+  model::DType out = t;
+  out.fields.clear();
+  std::uint64_t pos = 0;
+  for (const auto* f : ByOffset(t)) {
+    auto [elem, n] = MemberElement(f->type);
+    model::DType member = Packed(elem);
+    member.subshape = f->type.subshape;
+    member.size = static_cast<std::uint32_t>(member.size * n);
+    out.fields.push_back(model::Field{f->name, pos, member});
+    pos += member.size;
+  }
+  out.size = static_cast<std::uint32_t>(pos);
+  return out;
+}
+
+// Copies one element of `from` at `src` into the packed layout `to` at `dst`.
+void CopyPacked(const std::uint8_t* src, const model::DType& from, std::uint8_t* dst,
+                const model::DType& to) {
+  if (from.kind != Kind::kCompound) {
+    std::memcpy(dst, src, from.size);
+    return;
+  }
+  const auto old_fields = ByOffset(from);
+  for (std::size_t i = 0; i < old_fields.size(); ++i) {
+    const model::Field& f = *old_fields[i];
+    const model::Field& g = to.fields[i];  // Packed keeps the offset order
+    auto [elem_old, n] = MemberElement(f.type);
+    auto [elem_new, m] = MemberElement(g.type);
+    for (std::uint64_t k = 0; k < n && k < m; ++k) {
+      CopyPacked(src + f.offset + k * elem_old.size, elem_old, dst + g.offset + k * elem_new.size,
+                 elem_new);
+    }
+  }
+}
+
+// Rewrites an in-memory (compact) compound array in the packed layout.
+Status PackCompound(model::Array& array) {
+  const model::DType packed = Packed(array.dtype);
+  const std::size_t from = array.dtype.size;
+  const std::size_t to = packed.size;
+  if (from == 0 || array.compact_data.size() % from != 0) {
+    return Internal(fmt::format("{}: compact data is not a whole number of elements", array.path));
+  }
+  const std::size_t n = array.compact_data.size() / from;
+  std::vector<std::uint8_t> out(n * to);
+  for (std::size_t i = 0; i < n; ++i) {
+    CopyPacked(array.compact_data.data() + i * from, array.dtype, out.data() + i * to, packed);
+  }
+  if (array.fill_value && array.fill_value->size() == from) {
+    std::vector<std::uint8_t> fill(to);
+    CopyPacked(array.fill_value->data(), array.dtype, fill.data(), packed);
+    array.fill_value = std::move(fill);
+  } else {
+    array.fill_value.reset();
+  }
+  array.compact_data = std::move(out);
+  array.dtype = packed;
+  return Ok();
+}
 
 bool InMemory(const model::Array& array) {
   return array.layout == model::Layout::kCompact || array.dtype.IsVariableLength();
@@ -62,8 +183,8 @@ Result<std::vector<io::ByteRange>> LoadRanges(const model::Array& array,
   if (total > options.max_decoded_inline) {
     return LimitExceeded(fmt::format(
         "{} {}; vzgen would have to decode and embed {} bytes, more than the limit of {} "
-        "(--max-decoded-inline)",
-        array.path, reason, total, options.max_decoded_inline));
+        "(--max-decoded-inline){}",
+        array.path, reason, total, options.max_decoded_inline, ReaderCodecHint(array)));
   }
   // The cap keeps a lying manifest from making us read far more than the decoded size allowed.
   const std::uint64_t stored_cap = options.max_decoded_inline * 2 + (1u << 20);
@@ -254,6 +375,7 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
     bool load;
   };
   std::vector<Pending> pending;
+  std::set<std::size_t> packed;  // arrays whose compound is packed once loaded
   std::vector<io::ByteRange> ranges;
   ExtendNetcdfRecords(dataset);
   for (std::size_t a = 0; a < dataset.arrays.size(); ++a) {
@@ -264,15 +386,34 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
       dataset.warnings.push_back(fmt::format("{} skipped: {}", array.path, skip));
       continue;
     }
-    if (InMemory(array)) continue;
+    bool pack = false;
+    if (HasPadding(array.dtype)) {
+      VZ_ASSIGN_OR_RETURN(const std::uint64_t count, CheckedProduct(array.shape, "element count"));
+      pack = count <= options.max_decoded_inline / std::max<std::uint32_t>(array.dtype.size, 1);
+      if (!pack) {
+        dataset.warnings.push_back(fmt::format(
+            "{}: a compound with padding between its members, larger than --max-decoded-inline: "
+            "the padding is written as unnamed void fields (f1, f2, ...), as kerchunk does",
+            array.path));
+      }
+    }
+    if (InMemory(array)) {
+      if (pack && array.layout == model::Layout::kCompact) VZ_TRY(PackCompound(array));
+      continue;
+    }
     const CodecPlan plan = refs::PlanCodecs(array);
     auto wanted = load.find(a);
-    if (plan.needs_decode || wanted != load.end()) {
+    if (plan.needs_decode || wanted != load.end() || pack) {
       const std::string reason =
           plan.needs_decode
               ? fmt::format("uses {}, which zarr readers cannot decode", plan.decode_reason)
-              : wanted->second;
+          : wanted != load.end()
+              ? wanted->second
+              : std::string(
+                    "is a compound with padding between its members, which zarr v2 "
+                    "cannot describe");
       VZ_ASSIGN_OR_RETURN(auto r, LoadRanges(array, options, reason));
+      if (pack) packed.insert(a);
       pending.push_back({a, 0, 0, ranges.size(), r.size(), true});
       ranges.insert(ranges.end(), r.begin(), r.end());
       continue;
@@ -302,6 +443,7 @@ Status MaterializeInline(model::VirtualDataset& dataset, io::ByteSource& source,
     auto& array = dataset.arrays[p.array];
     if (p.load) {
       VZ_TRY(LoadFromBytes(array, std::span<io::Bytes>(blobs).subspan(p.first_range, p.ranges)));
+      if (packed.count(p.array) != 0) VZ_TRY(PackCompound(array));
       continue;
     }
     auto& bytes = blobs[p.first_range];

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "vz/refs/test_builders.h"
+#include "vz/refs/translate.h"
 
 namespace vz::materialize {
 namespace {
@@ -53,6 +54,64 @@ TEST(MaterializeInline, ReadsAllSmallChunksInOneRound) {
             std::vector<std::uint8_t>(file.begin() + 20, file.begin() + 28));
   ASSERT_EQ(ds.warnings.size(), 1u);
   EXPECT_EQ(ds.warnings[0], "/bad skipped: object reference datatype not supported");
+}
+
+// A compound with padding (u1 at 0, >i4 at 4, 3 bytes between them and 8 at the end) is packed
+// and embedded: zarr v2's descr cannot place members at offsets; above the cap it stays a
+// reference with void padding fields, and a warning says so.
+TEST(MaterializeInline, PacksCompoundsWithPaddingWhenSmall) {
+  std::vector<std::uint8_t> file;
+  for (std::uint8_t e = 0; e < 2; ++e) {
+    const std::uint8_t element[16] = {static_cast<std::uint8_t>(0xA0 + e),
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0,
+                                      0,
+                                      1,
+                                      static_cast<std::uint8_t>(e),
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0xEE,
+                                      0xEE};
+    file.insert(file.end(), element, element + 16);
+  }
+  io::MemorySource source(file, "mem://f");
+  model::DType t = Type(Kind::kCompound, 16, '|');
+  t.fields = {model::Field{"c", 0, Type(Kind::kUInt, 1, '|')},
+              model::Field{"i", 4, Type(Kind::kInt, 4, '>')}};
+  Array a = MakeArray("/cmp", t, {2});
+  const std::uint64_t z[] = {0};
+  a.manifest.Add(z, 0, 32);
+  for (const std::uint64_t cap : {std::uint64_t{1000}, std::uint64_t{16}}) {
+    model::VirtualDataset ds;
+    ds.paths = {"mem://f"};
+    ds.arrays = {a};
+    KerchunkOptions options;
+    options.inline_threshold = 0;
+    options.max_decoded_inline = cap;
+    auto st = MaterializeInline(ds, source, options);
+    ASSERT_TRUE(st.ok()) << st.error().ToString();
+    const Array& got = ds.arrays[0];
+    if (cap == 16) {
+      EXPECT_EQ(got.layout, model::Layout::kContiguous);
+      EXPECT_EQ(got.dtype.size, 16u);
+      ASSERT_EQ(ds.warnings.size(), 1u);
+      EXPECT_NE(ds.warnings[0].find("/cmp: a compound with padding"), std::string::npos);
+      continue;
+    }
+    EXPECT_TRUE(ds.warnings.empty());
+    EXPECT_EQ(got.layout, model::Layout::kCompact);
+    EXPECT_EQ(got.dtype.size, 5u);
+    ASSERT_EQ(got.dtype.fields.size(), 2u);
+    EXPECT_EQ(got.dtype.fields[1].offset, 1u);
+    EXPECT_EQ(got.compact_data, (std::vector<std::uint8_t>{0xA0, 0, 0, 1, 0, 0xA1, 0, 0, 1, 1}));
+    EXPECT_EQ(refs::ZarrDtype(got.dtype).dump(), R"([["c","|u1"],["i",">i4"]])");
+  }
 }
 
 TEST(MaterializeInline, DecodesChunksThatSkippedAFilter) {

@@ -143,6 +143,10 @@ struct VirtualDataset {
   std::vector<Group> groups;       // the root first
   std::vector<Array> arrays;
   std::vector<std::string> warnings;  // things a user should hear about (skipped links, ...)
+  // How _ARRAY_DIMENSIONS names a dimension scale in a group: false = as netCDF readers show it
+  // ("time", when the scale is in the array's group or one above it), true = its path
+  // ("grp/time", kerchunk's form; --group-dims kerchunk).
+  bool group_dims_as_paths = false;
 };
 
 }  // namespace vz::model

@@ -131,12 +131,13 @@ void AppendJsonString(std::string& out, std::string_view text) {
 }
 
 void AppendJsonDouble(std::string& out, double value) {
+  // RFC 8259 has no NaN or Infinity: the strings zarr uses for a non-finite fill_value.
   if (std::isnan(value)) {
-    out += "NaN";
+    out += "\"NaN\"";
     return;
   }
   if (std::isinf(value)) {
-    out += value > 0 ? "Infinity" : "-Infinity";
+    out += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
     return;
   }
   // fmt's default is the shortest text that round-trips; keep it a float for Python ("2.0").

@@ -1,6 +1,7 @@
 // JSON text for the kerchunk writer: string escaping that never fails (invalid UTF-8 becomes
 // U+FFFD, as Python's errors="replace" decoding does), numbers that round-trip exactly (bare
-// NaN/Infinity like ujson), and a streaming writer for the big "refs" object, which is written
+// non-finite numbers as the strings "NaN"/"Infinity"/"-Infinity", so every document is RFC 8259
+// JSON), and a streaming writer for the big "refs" object, which is written
 // one key at a time and never held in memory.
 #pragma once
 
@@ -25,7 +26,8 @@ using vz::SanitizeUtf8;
 void AppendJsonString(std::string& out, std::string_view text);
 
 // Appends a double that parses back to the same value ("0.1", "1e+37", "2.0"); NaN, Infinity and
-// -Infinity as the bare tokens Python's json and ujson use.
+// -Infinity as the JSON strings "NaN", "Infinity" and "-Infinity" (zarr's encoding of a
+// non-finite fill_value; strict parsers reject the bare tokens Python's json writes).
 void AppendJsonDouble(std::string& out, double value);
 
 // Appends `value` as compact JSON (no spaces), with the number and string rules above. Objects

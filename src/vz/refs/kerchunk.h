@@ -20,6 +20,9 @@ struct KerchunkOptions {
   // Arrays whose filters no numcodecs reader can decode are decoded and inlined up to this size
   // (by materialize::MaterializeInline, which does the reading).
   std::uint64_t max_decoded_inline = 64ull << 20;
+  // Dimension names in groups as kerchunk writes them ("grp/time"), not as netCDF readers show
+  // them ("time"): VirtualDataset::group_dims_as_paths (--group-dims kerchunk).
+  bool group_dims_as_paths = false;
 };
 
 // Writes the dataset as kerchunk JSON v1. Chunk URLs are dataset.paths[path_id].

@@ -41,7 +41,7 @@ TEST(WriteKerchunkJson, SmallDatasetExactText) {
       "\"grp/t/.zarray\":\"{\\\"chunks\\\":[2],\\\"compressor\\\":null,\\\"dtype\\\":"
       "\\\"<i2\\\",\\\"fill_value\\\":-1,\\\"filters\\\":[{\\\"id\\\":\\\"zlib\\\","
       "\\\"level\\\":4}],\\\"order\\\":\\\"C\\\",\\\"shape\\\":[4],\\\"zarr_format\\\":2}\",\n"
-      "\"grp/t/.zattrs\":\"{\\\"_ARRAY_DIMENSIONS\\\":[\\\"grp/x\\\"]}\",\n"
+      "\"grp/t/.zattrs\":\"{\\\"_ARRAY_DIMENSIONS\\\":[\\\"x\\\"]}\",\n"
       "\"grp/t/0\":[\"s3://bucket/g.nc\",100,30],\n"
       "\"grp/t/1\":\"hi\"\n"
       "}}\n");

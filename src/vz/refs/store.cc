@@ -52,13 +52,14 @@ void SetEntryKey(std::string& key, const std::string& prefix,
 // Marks a bare NaN / Infinity while parsing; never produced by any writer.
 constexpr std::string_view kNanMark = "\x01vz-nonfinite:";
 
+// A bare token becomes the string vzgen writes for it ("NaN", "Infinity", "-Infinity"), the
+// form every value of the in-memory store has (and the one strict JSON allows).
 void RestoreNonFinite(SortedJson& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (s.rfind(kNanMark, 0) == 0) {
       const std::string_view what = std::string_view(s).substr(kNanMark.size());
-      const double inf = std::numeric_limits<double>::infinity();
-      j = what == "NaN" ? std::numeric_limits<double>::quiet_NaN() : what == "-" ? -inf : inf;
+      j = what == "NaN" ? "NaN" : what == "-" ? "-Infinity" : "Infinity";
     }
     return;
   }

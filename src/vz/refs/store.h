@@ -111,7 +111,8 @@ Result<RefStore> ReadRefStore(std::string_view text, const std::string& label);
 // left as it is. `label` names the store in errors.
 Status HoldWholeInlineInMemory(RefArray& a, const std::string& label);
 
-// JSON text parsed with bare NaN, Infinity and -Infinity accepted (as Python's json does).
+// JSON text parsed with bare NaN, Infinity and -Infinity accepted (as Python's json does); they
+// become the strings "NaN", "Infinity" and "-Infinity", as vzgen writes them.
 Result<SortedJson> ParseLenientJson(std::string_view text);
 
 }  // namespace vz::refs

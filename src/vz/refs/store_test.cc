@@ -31,7 +31,7 @@ TEST(RefStore, ReadsKerchunkWithUjsonEscapesAndBareNaN) {
   EXPECT_EQ(store->meta.value("concat_dim", ""), "time");
   ASSERT_EQ(store->groups.size(), 2u);
   EXPECT_EQ(store->groups[0].name, "");
-  EXPECT_TRUE(std::isnan(store->groups[0].zattrs["bad"].get<double>()));
+  EXPECT_EQ(store->groups[0].zattrs["bad"], "NaN");
   const RefArray* t = store->FindArray("time");
   ASSERT_NE(t, nullptr);
   ASSERT_TRUE(t->raw.has_value());
@@ -63,7 +63,8 @@ TEST(RefStore, WriteThenReadKeepsEverything) {
   EXPECT_EQ(out.str(), out2.str());
   EXPECT_NE(out.str().find("\"vzgen\":{\"concat_dim\":\"time\"}"), std::string::npos);
   EXPECT_NE(out.str().find("\"g/v/1.0\":[\"s3://bucket/b.nc\",200,30]"), std::string::npos);
-  EXPECT_NE(out.str().find("\"bad\\\":NaN"), std::string::npos);
+  // The bare NaN of the kerchunk store is written back as strict JSON.
+  EXPECT_NE(out.str().find("\"bad\\\":\\\"NaN\\\""), std::string::npos);
 }
 
 // A vlen-array chunk (numbers, not text) is read into memory and written back byte for byte.
@@ -107,9 +108,7 @@ TEST(RefStore, LenientJsonKeepsNanInsideStrings) {
   auto j = ParseLenientJson(R"({"a":"NaN Infinity","b":[NaN,-Infinity,Infinity]})");
   ASSERT_TRUE(j.ok());
   EXPECT_EQ((*j)["a"], "NaN Infinity");
-  EXPECT_TRUE(std::isnan((*j)["b"][0].get<double>()));
-  EXPECT_EQ((*j)["b"][1].get<double>(), -INFINITY);
-  EXPECT_EQ((*j)["b"][2].get<double>(), INFINITY);
+  EXPECT_EQ((*j)["b"], SortedJson::array({"NaN", "-Infinity", "Infinity"}));
 }
 
 }  // namespace

@@ -197,7 +197,9 @@ SortedJson ToSorted(const model::Json& v) {
     case model::Json::value_t::number_unsigned:
       return v.get<std::uint64_t>();
     case model::Json::value_t::number_float:
-      return v.get<double>();
+      // A non-finite attribute value is held as the string it is written as ("NaN", ...), so
+      // a granule and a store read back from disk compare equal.
+      return FloatJson(v.get<double>());
     default:
       return nullptr;
   }
@@ -458,6 +460,19 @@ std::vector<std::int64_t> IntList(const model::Array& a, std::string_view name) 
   return out;
 }
 
+// The name netCDF readers give the dimension scale at `scale` (a path without the leading '/')
+// from an array in `group` ("" for the root): its own name when its group is the array's or an
+// ancestor of it (netCDF's scoping), else the path, which is the only unambiguous name.
+std::string NetcdfDimensionName(const std::string& scale, const std::string& group) {
+  const auto slash = scale.rfind('/');
+  if (slash == std::string::npos) return scale;
+  const std::string parent = scale.substr(0, slash);
+  const bool ancestor = group == parent || (group.size() > parent.size() &&
+                                            group.compare(0, parent.size(), parent) == 0 &&
+                                            group[parent.size()] == '/');
+  return ancestor ? scale.substr(slash + 1) : scale;
+}
+
 }  // namespace
 
 std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualDataset& dataset) {
@@ -485,16 +500,22 @@ std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualData
     auto& dims = out[i];
     dims.assign(a.shape.size(), "");
     std::set<std::string> used;
+    std::string own_group = group;
+    while (!own_group.empty() && own_group.front() == '/') own_group.erase(own_group.begin());
+    auto scale_name = [&](const std::string& scale) {
+      return SanitizeUtf8(dataset.group_dims_as_paths ? scale
+                                                      : NetcdfDimensionName(scale, own_group));
+    };
     const auto coordinate_ids = IntList(a, "_Netcdf4Coordinates");
     for (std::size_t d = 0; d < a.shape.size(); ++d) {
       if (d < a.dims.size() && !a.dims[d].empty()) {
-        dims[d] = SanitizeUtf8(a.dims[d]);
+        dims[d] = scale_name(a.dims[d]);
         continue;
       }
       if (coordinate_ids.size() == a.shape.size()) {
         auto named = dim_by_id.find(coordinate_ids[d]);
         if (named != dim_by_id.end()) {
-          dims[d] = SanitizeUtf8(named->second);
+          dims[d] = scale_name(named->second);
           continue;
         }
       }
@@ -642,7 +663,9 @@ ZarrayParts ChooseParts(const model::Array& array, bool netcdf3) {
     p.consumed.insert(name);
     break;
   }
-  if (netcdf3 && !p.consumed.empty()) p.consumed = {"missing_value", "_FillValue"};
+  // missing_value stays an attribute: the original shows it and CF readers use it (kerchunk
+  // drops it); _FillValue leaves .zattrs as for HDF5.
+  if (netcdf3 && !p.consumed.empty()) p.consumed = {"_FillValue"};
   return p;
 }
 

@@ -53,9 +53,12 @@ bool UsesNetcdfFillRule(const model::Array& array);
 bool IsHiddenAttribute(const model::Attribute& attribute);
 
 // _ARRAY_DIMENSIONS for every array (parallel to dataset.arrays; empty for arrays that get no
-// keys). Axes without a dimension scale get netCDF-C style phony dimensions: one per distinct
-// length within a group, reused by later arrays of that group unless the same array already
-// uses it, named phony_dim_<n> with n counted across the file in order of first use.
+// keys). An attached dimension scale is named as netCDF readers name it (its own name when it is
+// in the array's group or above it, else its path), or by its path for every scale when
+// dataset.group_dims_as_paths (kerchunk's form). Axes without a dimension scale get netCDF-C style
+// phony dimensions: one per distinct length within a group, reused by later arrays of that group
+// unless the same array already uses it, named phony_dim_<n> with n counted across the file in
+// order of first use.
 std::vector<std::vector<std::string>> ResolveDimensions(const model::VirtualDataset& dataset);
 
 // numpy's dtype descriptor: "<f4", or for compounds the dtype.descr list with '' padding.

@@ -193,11 +193,15 @@ TEST(FillValue, StringsCompoundsAndInlinedData) {
   EXPECT_EQ(FillOf(compact), "5");
 }
 
-TEST(FillValue, Netcdf3PrefersMissingValueAndDropsBoth) {
+TEST(FillValue, Netcdf3PrefersMissingValueAndKeepsItAsAnAttribute) {
   Array a = MakeArray("/v", Type(Kind::kFloat, 4, '>'), {4});
   a.attributes = {Attr("_FillValue", -1.0), Attr("missing_value", -2.0), Attr("units", "K")};
   EXPECT_EQ(FillOf(a, true), "-2.0");
-  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"units":"K"})");
+  // netCDF readers show missing_value and CF readers use it; _FillValue is the fill value.
+  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"missing_value":-2.0,"units":"K"})");
+  a.attributes = {Attr("missing_value", -2.0)};
+  EXPECT_EQ(FillOf(a, true), "-2.0");
+  EXPECT_EQ(Zattrs(a, true), R"({"_ARRAY_DIMENSIONS":["x"],"missing_value":-2.0})");
   a.attributes = {Attr("units", "K")};
   EXPECT_EQ(FillOf(a, true), "null");
   // netCDF-4 rules keep missing_value as an attribute.
@@ -220,15 +224,15 @@ TEST(Attributes, HiddenOnesAreDroppedAndTheRestSorted) {
                   Attr("alpha", model::Json::array({1.5, std::nan("")})),
                   Attr("bad\xFF", "caf\xE9")};
   EXPECT_EQ(Zattrs(a),
-            "{\"_ARRAY_DIMENSIONS\":[\"x\"],\"alpha\":[1.5,NaN],"
+            "{\"_ARRAY_DIMENSIONS\":[\"x\"],\"alpha\":[1.5,\"NaN\"],"
             "\"bad\\ufffd\":\"caf\\ufffd\",\"zeta\":1}");
   model::Group g;
   g.path = "/";
   g.attributes = {Attr("_NCProperties", "version=2"), Attr("title", "t"), Attr("inf", INFINITY)};
-  EXPECT_EQ(TranslateGroupAttributes(g), R"({"inf":Infinity,"title":"t"})");
+  EXPECT_EQ(TranslateGroupAttributes(g), R"({"inf":"Infinity","title":"t"})");
 }
 
-TEST(Dimensions, ScalesKeepTheirPathsAndPhonyDimsFollowNetcdfC) {
+TEST(Dimensions, ScalesAreNamedAsNetcdfShowsThemAndPhonyDimsFollowNetcdfC) {
   model::VirtualDataset ds;
   Array a = MakeArray("/a", Type(Kind::kInt, 4), {3, 3});  // two axes of one length, no scales
   Array b = MakeArray("/b", Type(Kind::kInt, 4), {3, 5});
@@ -247,9 +251,32 @@ TEST(Dimensions, ScalesKeepTheirPathsAndPhonyDimsFollowNetcdfC) {
   EXPECT_TRUE(dims[1].empty());
   EXPECT_EQ(dims[2], (std::vector<std::string>{"phony_dim_0", "phony_dim_2"}));
   EXPECT_EQ(dims[3], (std::vector<std::string>{"phony_dim_3"}));
-  EXPECT_EQ(dims[4], (std::vector<std::string>{"grp/y", "phony_dim_3"}));
+  EXPECT_EQ(dims[4], (std::vector<std::string>{"y", "phony_dim_3"}));
   EXPECT_TRUE(dims[5].empty());
   EXPECT_TRUE(dims[6].empty());
+  // --group-dims kerchunk: the scale's path.
+  ds.group_dims_as_paths = true;
+  EXPECT_EQ(ResolveDimensions(ds)[4], (std::vector<std::string>{"grp/y", "phony_dim_3"}));
+}
+
+// netCDF's scoping: a scale in the array's group or above it goes by its own name; one in a
+// group that is neither (possible in plain HDF5) keeps its path, so no two differ by name only.
+TEST(Dimensions, ScalesOutsideTheArraysAncestorsKeepTheirPath) {
+  model::VirtualDataset ds;
+  Array root = MakeArray("/v", Type(Kind::kInt, 4), {2, 3});
+  root.dims = {"t", "grp/x"};
+  Array deep = MakeArray("/grp/sub/w", Type(Kind::kInt, 4), {2, 3, 4});
+  deep.dims = {"t", "grp/x", "grp/sub/z"};
+  Array sibling = MakeArray("/grp2/u", Type(Kind::kInt, 4), {3});
+  sibling.dims = {"grp/x"};
+  Array prefix = MakeArray("/grpx/q", Type(Kind::kInt, 4), {3});  // "grp" is not its ancestor
+  prefix.dims = {"grp/x"};
+  ds.arrays = {root, deep, sibling, prefix};
+  auto dims = ResolveDimensions(ds);
+  EXPECT_EQ(dims[0], (std::vector<std::string>{"t", "grp/x"}));
+  EXPECT_EQ(dims[1], (std::vector<std::string>{"t", "x", "z"}));
+  EXPECT_EQ(dims[2], (std::vector<std::string>{"grp/x"}));
+  EXPECT_EQ(dims[3], (std::vector<std::string>{"grp/x"}));
 }
 
 TEST(Dtype, CompoundsFollowNumpyDescrWithPadding) {
