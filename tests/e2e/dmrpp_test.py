@@ -9,7 +9,9 @@ For every .dmrpp of ../shared/corpus that has its HDF5/netCDF-4 granule beside i
     reading the granule) passes on the sidecar's references, apart from the listed "oracle"
     lines;
   * `--metadata auto` gives the sidecar's references, or the granule's with a warning when the
-    sidecar cannot express something.
+    sidecar cannot express something;
+  * a pair listed "refused" (a sidecar that does not describe its granule) fails with the
+    listed words.
 Then: a sidecar that does not describe its granule (chunks past the end) is refused naming both;
 a sidecar whose granule is absent still scans (nothing embedded, a warning); malformed XML names
 the line; --metadata dmrpp without a sidecar fails and auto falls back; over HTTP (nginx) a
@@ -117,6 +119,13 @@ def compare_pairs(vzgen: str, shared: str, work: str, verbose: bool) -> None:
         rc, err = run(vzgen, ["scan", granule, "-o", g])
         check(f"{name}: granule scans", rc == 0, err)
         rc, err = run(vzgen, ["scan", sidecar, "-o", s])
+        refused = [r for r in listed if r["pair"] == name and r["kind"] == "refused"]
+        if refused:
+            for r in refused:
+                r["used"] = True
+            check(f"{name}: the sidecar is refused ({refused[0]['reason'][:60]}...)",
+                  rc == 1 and all(r["re"].search(err) for r in refused), err)
+            continue
         check(f"{name}: sidecar scans", rc == 0, err)
         rc2, err2 = run(vzgen, ["scan", granule, "--metadata", "dmrpp", "-o", s2])
         check(f"{name}: --metadata dmrpp scans", rc2 == 0, err2)
