@@ -210,6 +210,38 @@ def disagreements(vzgen: str, shared: str, work: str) -> None:
     check("--metadata takes auto, dmrpp or granule", rc == 2 and "--metadata" in err, err)
 
 
+def build_and_append(vzgen: str, shared: str, work: str) -> None:
+    """build and append through sidecars make the store the granules make."""
+    src = os.path.join(shared, "corpus", "OPENDAP+bes", "modules", "dmrpp_module", "data",
+                       "dmrpp", "chunked_shufzip_twoD.h5")
+    d = os.path.join(work, "build")
+    os.makedirs(d)
+    names = []
+    for n in ("a", "b", "c"):
+        for suffix in ("", ".dmrpp"):
+            shutil.copy(src + suffix, os.path.join(d, f"{n}.h5{suffix}"))
+        names.append(os.path.join(d, f"{n}.h5"))
+    stores = {}
+    for how in ("granule", "dmrpp"):
+        out = os.path.join(d, f"{how}.json")
+        rc, err = run(vzgen, ["build"] + names[:2] + ["--new-dim", "granule", "--metadata", how,
+                                                      "-q", "-o", out])
+        check(f"build --metadata {how}", rc == 0, err)
+        rc, err = run(vzgen, ["append", out, names[2], "--metadata", how, "-q"])
+        check(f"append --metadata {how}", rc == 0, err)
+        with open(out, "rb") as f:
+            stores[how] = f.read()
+        with open(out + ".report.json") as f:
+            stores[how + " report"] = json.load(f)
+    check("build and append through sidecars give the granules' store byte for byte",
+          stores["granule"] == stores["dmrpp"])
+    g, s = stores["granule report"], stores["dmrpp report"]
+    check("the report counts the sidecar's request (and nothing of the granule)",
+          s.get("requests") == 1 and s.get("bytes_read") == os.path.getsize(src + ".dmrpp"),
+          f"granule path: {g.get('requests')} requests {g.get('bytes_read')} bytes; sidecar "
+          f"path: {s.get('requests')} requests {s.get('bytes_read')} bytes")
+
+
 def over_http(vzgen: str, shared: str, work: str) -> None:
     src = os.path.join(shared, "corpus", "OPENDAP+bes", "modules", "dmrpp_module", "data",
                        "dmrpp", "chunked_shufzip_twoD.h5")
@@ -252,6 +284,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vz_dmrpp_") as work:
         compare_pairs(vzgen, args.shared, work, args.verbose)
         disagreements(vzgen, args.shared, work)
+        build_and_append(vzgen, args.shared, work)
         over_http(vzgen, args.shared, work)
     print(f"{len(FAILURES)} failures")
     return 1 if FAILURES else 0
