@@ -30,7 +30,9 @@ std::string ReferenceUrl(const std::string& url) {
 }
 
 // The granule behind a sidecar, opened on the first read: a scan whose chunks are all
-// referenced never touches it.
+// referenced never touches it. A remote granule's opening request is the first read itself when
+// the ranges wanted end within the first-read size (one round for the sidecar's small chunks);
+// otherwise it costs one more round of one byte, counted in extra_rounds().
 class LazyGranule final : public io::ByteSource {
  public:
   LazyGranule(std::string url, std::string sidecar, RemoteOptions remote)
@@ -41,32 +43,49 @@ class LazyGranule final : public io::ByteSource {
 
   const std::string& url() const override { return url_; }
   Result<io::SourceInfo> Stat() override {
-    VZ_ASSIGN_OR_RETURN(auto* s, Get());
+    VZ_ASSIGN_OR_RETURN(auto* s, Get(0));
     return s->Stat();
   }
+  // The end of the bytes the scan will want first (its small chunks), so that the opening
+  // request brings them.
+  void set_first_end(std::uint64_t end) {
+    std::lock_guard<std::mutex> lock(mu_);
+    first_end_ = end;
+  }
   Result<io::Bytes> ReadAt(std::uint64_t offset, std::uint64_t length) override {
-    VZ_ASSIGN_OR_RETURN(auto* s, Get());
+    VZ_ASSIGN_OR_RETURN(auto* s, Get(offset + length));
     return s->ReadAt(offset, length);
   }
   Result<std::vector<io::Bytes>> ReadMany(std::span<const io::ByteRange> ranges) override {
-    VZ_ASSIGN_OR_RETURN(auto* s, Get());
+    std::uint64_t end = 0;
+    for (const auto& r : ranges) end = std::max(end, r.end());
+    VZ_ASSIGN_OR_RETURN(auto* s, Get(end));
     return s->ReadMany(ranges);
   }
   bool opened() {
     std::lock_guard<std::mutex> lock(mu_);
     return inner_ != nullptr;
   }
+  std::uint64_t extra_rounds() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return extra_rounds_;
+  }
 
  private:
-  Result<io::ByteSource*> Get() {
+  Result<io::ByteSource*> Get(std::uint64_t end) {
     std::lock_guard<std::mutex> lock(mu_);
     if (inner_ == nullptr) {
-      auto opened = OpenUrl(open_url_, remote_);
+      RemoteOptions remote = remote_;
+      end = std::max(end, first_end_);
+      const bool in_first = end > 0 && end <= remote_.open_read;
+      remote.open_read = in_first ? end : 1;
+      auto opened = OpenUrl(open_url_, remote);
       if (!opened.ok()) {
         return std::move(opened).error().Annotate(
             fmt::format("reading chunk bytes from the granule of sidecar {}", sidecar_));
       }
       inner_ = std::move(opened).value();
+      if (!in_first && !IsLocal(open_url_)) extra_rounds_ = 1;
     }
     return inner_.get();
   }
@@ -77,6 +96,8 @@ class LazyGranule final : public io::ByteSource {
   RemoteOptions remote_;
   std::mutex mu_;
   std::unique_ptr<io::ByteSource> inner_;
+  std::uint64_t extra_rounds_ = 0;
+  std::uint64_t first_end_ = 0;
 };
 
 Status CheckInside(const model::VirtualDataset& ds, const std::string& sidecar,
@@ -173,7 +194,19 @@ Result<model::VirtualDataset> OpenAndParseSidecar(const std::string& url,
   file.sidecar_raw = std::move(opened).value();
   file.sidecar = std::move(counted);
   file.sidecar_url = sidecar_url;
-  file.raw = std::make_unique<LazyGranule>(granule_url, sidecar_url, remote);
+  auto lazy = std::make_unique<LazyGranule>(granule_url, sidecar_url, remote);
+  std::uint64_t small_end = 0;
+  for (const auto& a : ds.arrays) {
+    const auto& m = a.manifest;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (m.lengths[i] > 0 && m.lengths[i] < options.kerchunk.inline_threshold &&
+          m.inline_data.count(i) == 0 && (m.path_ids.empty() || m.path_ids[i] == 0)) {
+        small_end = std::max(small_end, m.offsets[i] + m.lengths[i]);
+      }
+    }
+  }
+  lazy->set_first_end(small_end);
+  file.raw = std::move(lazy);
   file.source = std::make_unique<io::CountingSource>(*file.raw);
   file.cache = std::make_unique<io::BlockCache>(*file.source, CacheOptionsFor(url, options));
   if (IsLocal(granule_url)) {
@@ -193,6 +226,11 @@ Result<model::VirtualDataset> OpenAndParseSidecar(const std::string& url,
     }
   }
   return std::move(ds);
+}
+
+std::uint64_t GranuleOpenRounds(OpenedFile& file) {
+  auto* lazy = dynamic_cast<LazyGranule*>(file.raw.get());
+  return lazy == nullptr ? 0 : lazy->extra_rounds();
 }
 
 Status CheckGranuleAgainstSidecar(OpenedFile& file, const model::VirtualDataset& dataset) {

@@ -36,4 +36,8 @@ Result<model::VirtualDataset> OpenAndParseSidecar(const std::string& url,
 // the metadata came from the granule itself.
 Status CheckGranuleAgainstSidecar(OpenedFile& file, const model::VirtualDataset& dataset);
 
+// Requests (one each) of opening a remote granule behind a sidecar that no read was counted
+// for: 0 or 1.
+std::uint64_t GranuleOpenRounds(OpenedFile& file);
+
 }  // namespace vz::app

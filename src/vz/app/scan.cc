@@ -79,14 +79,17 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
   return cache;
 }
 
-std::uint64_t OpenedFile::bytes() const {
-  return (source ? source->bytes() : 0) + (sidecar ? sidecar->bytes() : 0);
+std::uint64_t OpenedFile::bytes() {
+  return (source ? source->bytes() : 0) + (sidecar ? sidecar->bytes() : 0) +
+         GranuleOpenRounds(*this);  // one byte each
 }
-std::uint64_t OpenedFile::requests() const {
-  return (source ? source->requests() : 0) + (sidecar ? sidecar->requests() : 0);
+std::uint64_t OpenedFile::requests() {
+  return (source ? source->requests() : 0) + (sidecar ? sidecar->requests() : 0) +
+         GranuleOpenRounds(*this);
 }
-std::uint64_t OpenedFile::rounds() const {
-  return (source ? source->rounds() : 0) + (sidecar ? sidecar->rounds() : 0);
+std::uint64_t OpenedFile::rounds() {
+  return (source ? source->rounds() : 0) + (sidecar ? sidecar->rounds() : 0) +
+         GranuleOpenRounds(*this);
 }
 
 refs::KerchunkOptions KerchunkOptionsFor(const OpenedFile& file, const ScanOptions& options) {

@@ -47,10 +47,11 @@ struct OpenedFile {
   std::string sidecar_url;
   bool granule_readable = true;  // false: a local granule that is not there (nothing embedded)
 
-  // What was read, sidecar included.
-  std::uint64_t bytes() const;
-  std::uint64_t requests() const;
-  std::uint64_t rounds() const;
+  // What was read, sidecar included (and the opening of a granule behind it, when that was a
+  // request of its own).
+  std::uint64_t bytes();
+  std::uint64_t requests();
+  std::uint64_t rounds();
 };
 
 // Opens `url` (local, https:// or s3://) and parses its metadata: the granule's own, or its
