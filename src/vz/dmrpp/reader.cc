@@ -684,12 +684,16 @@ class Parser {
   Status Chunks(const xmlNode* node, model::Array& a, const std::string& where,
                 std::uint64_t elements) {
     VZ_TRY(FillValue(node, a));
-    // Filters. build_dmrpp lists them in no reliable order ("deflate shuffle" for data that
-    // was shuffled, then deflated): shuffle always runs before a compressor on write, the rest
-    // keep the order given.
+    // Filters. build_dmrpp lists them in pipeline order, except that older versions wrote
+    // "deflate shuffle" for data that was shuffled, then deflated (MUR): a shuffle after a
+    // compressor is never written, so it moves before the first one; the rest keep their order
+    // ("fletcher32 shuffle deflate" is netCDF-C's).
     std::vector<std::string> tokens = Words(Prop(node, "compressionType").value_or(""));
-    std::stable_partition(tokens.begin(), tokens.end(),
-                          [](const std::string& t) { return t == "shuffle"; });
+    const auto deflate = std::find(tokens.begin(), tokens.end(), "deflate");
+    const auto shuffle = std::find(deflate, tokens.end(), "shuffle");
+    if (deflate != tokens.end() && shuffle != tokens.end()) {
+      std::rotate(deflate, shuffle, shuffle + 1);
+    }
     std::uint32_t level = 6;
     for (const char* attr : {"deflateLevel", "deflate_level"}) {
       if (auto l = Prop(node, attr)) {

@@ -86,6 +86,28 @@ TEST(Dmrpp, ChunkedWithFiltersDimsAndAttributes) {
   EXPECT_EQ(a.attributes[3].value, "kelvin");
 }
 
+TEST(Dmrpp, FilterOrder) {
+  const std::pair<const char*, std::vector<std::uint16_t>> cases[] = {
+      {"deflate shuffle", {2, 1}},
+      {"shuffle deflate", {2, 1}},
+      {"fletcher32 shuffle deflate", {3, 2, 1}},  // netCDF-C's pipeline
+      {"shuffle deflate fletcher32", {2, 1, 3}},  // h5py's
+      {"deflate shuffle fletcher32", {2, 1, 3}},
+      {"shuffle deflate deflate", {2, 1, 1}},
+  };
+  for (const auto& [tokens, want] : cases) {
+    auto s = Parse(Doc(
+        std::string(
+            R"(<Int16 name="a"><Dim size="4"/><dmrpp:chunks byteOrder="LE" compressionType=")") +
+        tokens + R"("><dmrpp:chunkDimensionSizes>4</dmrpp:chunkDimensionSizes>
+        <dmrpp:chunk offset="1" nBytes="9" chunkPositionInArray="[0]"/></dmrpp:chunks></Int16>)"));
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    std::vector<std::uint16_t> got;
+    for (const auto& f : Only(*s).filters) got.push_back(f.id);
+    EXPECT_EQ(got, want) << tokens;
+  }
+}
+
 TEST(Dmrpp, ContiguousPiecesJoinAndGroupsNest) {
   auto s = Parse(Doc(R"(
   <Attribute name="title" type="String"><Value>t</Value></Attribute>
