@@ -55,7 +55,7 @@ std::string LocalName(const xmlNode* node) { return Text(node->name); }
 // "chunks" for <dmrpp:chunks> (a namespace whose URL names dmrpp, or the literal prefix when
 // the document forgot to declare it); "" for every other element.
 std::string DmrppName(const xmlNode* node) {
-  const std::string name = LocalName(node);
+  std::string name = LocalName(node);
   if (node->ns != nullptr && node->ns->href != nullptr &&
       Text(node->ns->href).find("/dmrpp/") != std::string::npos) {
     return name;
