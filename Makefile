@@ -15,7 +15,7 @@ PYTHON := /usr/bin/python3
 # Debian 12 packages the build and the tests need. `make deps` installs the missing ones.
 DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-dev \
   nlohmann-json3-dev zlib1g-dev libbz2-dev libzstd-dev liblz4-dev liblzf-dev libblosc-dev libaec-dev \
-  libdeflate-dev libcurl4-openssl-dev libjemalloc-dev
+  libdeflate-dev libcurl4-openssl-dev libjemalloc-dev libxml2-dev
 # The Python readers of the tests come from PyPI (tests/requirements/*.txt), not from Debian;
 # python3-numpy/-h5py/-netcdf4 remain for bench/gen_granules.py and tools/demo.sh.
 DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 netcdf-bin time bc \

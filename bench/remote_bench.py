@@ -6,6 +6,8 @@ run report, which counts every read, metadata included).
 
   remote_bench.py --vzgen BIN --data DIR [--granules N] [--first-read BYTES] [--delay-proxy BIN]
   remote_bench.py --vzgen BIN --l2 [--granules N]     (generated Level-2-like swaths instead)
+  remote_bench.py ... --metadata dmrpp   (each granule's DMR++ sidecar instead of its metadata;
+                                          bench/make_dmrpp.py writes the missing sidecars)
 
 DIR holds the MUR-like granules of `make bench`; they are served under many names (symlinks) so
 that N granules can be read without generating N files. Each name is a distinct URL; the
@@ -60,6 +62,8 @@ def main():
     ap.add_argument("--first-read", type=int, default=0)
     ap.add_argument("--concurrency", type=int, default=0,
                     help="vzgen --concurrency (HTTP requests in flight; default vzgen's)")
+    ap.add_argument("--metadata", default="granule", choices=("granule", "dmrpp"),
+                    help="vzgen --metadata: read the granules, or their .dmrpp sidecars")
     ap.add_argument("--delay-proxy",
                     help="bench/delay_proxy binary to inject the latency (default: the Python "
                          "fault proxy, which copies every byte through the interpreter)")
@@ -77,11 +81,20 @@ def main():
         sources = sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".nc"))
         if not sources:
             sys.exit(f"no granules in {data}")
+        if args.metadata == "dmrpp":
+            missing = [p for p in sources if not os.path.exists(p + ".dmrpp")]
+            if missing:
+                subprocess.run([sys.executable, os.path.join(HERE, "make_dmrpp.py")] + missing,
+                               check=True)
         www = os.path.join(work, "www")
         os.makedirs(www)
         for i in range(args.granules):
-            os.symlink(sources[i % len(sources)], os.path.join(www, f"granule-{i:05d}.nc"))
+            src = sources[i % len(sources)]
+            os.symlink(src, os.path.join(www, f"granule-{i:05d}.nc"))
+            if args.metadata == "dmrpp":
+                os.symlink(src + ".dmrpp", os.path.join(www, f"granule-{i:05d}.nc.dmrpp"))
         extra = ["--first-read", str(args.first_read)] if args.first_read else []
+        extra += ["--metadata", args.metadata]
         extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
         print(f"{'latency':>8} {'in flight':>9} {'granules':>8} {'granules/s':>10} "
               f"{'requests':>8} {'rounds':>6} {'KiB read':>8}   (per granule)")

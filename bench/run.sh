@@ -56,6 +56,8 @@ remote=(/usr/bin/python3 "$here/remote_bench.py" --vzgen "$build/src/vz/cli/vzge
 "${remote[@]}" --data "$data" --granules 1024
 echo "-- the same with a 4 MiB first read (each 2.3 MB granule whole, in one round)"
 "${remote[@]}" --data "$data" --granules 1024 --first-read 4194304
+echo "-- the same through each granule's DMR++ sidecar (--metadata dmrpp; bench/make_dmrpp.py writes them)"
+"${remote[@]}" --data "$data" --granules 1024 --metadata dmrpp
 echo "-- small MUR-like granules (110 KB)"
 "${remote[@]}" --data "$small" --granules 512
 echo "-- Level-2-like swaths (groups, no time axis; 1.2 MB each), stacked along a new dimension"

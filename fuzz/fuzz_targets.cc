@@ -4,6 +4,7 @@
 
 #include "vz/app/catalog.h"
 #include "vz/combine/combine.h"
+#include "vz/dmrpp/reader.h"
 #include "vz/hdf5/reader.h"
 #include "vz/io/block_cache.h"
 #include "vz/io/byte_source.h"
@@ -40,6 +41,22 @@ int RunNetcdf3(const std::uint8_t* data, std::size_t size) {
   io::MemorySource src(io::Bytes(data, data + size), "fuzz.nc");
   auto ds = netcdf3::Read(src, FuzzLimits());
   if (ds.ok()) WriteRefs(*ds, src);
+  return 0;
+}
+
+int RunDmrpp(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  dmrpp::ReadOptions options;
+  options.limits = FuzzLimits();
+  options.data_url = "fuzz.h5";
+  options.sidecar_url = "fuzz.h5.dmrpp";
+  auto sidecar = dmrpp::Read(text, options);
+  if (!sidecar.ok()) return 0;
+  // The granule: 64 KiB of a pattern, so small chunks are embedded and decoded as a scan does.
+  io::Bytes granule(64 << 10);
+  for (std::size_t i = 0; i < granule.size(); ++i) granule[i] = static_cast<std::uint8_t>(i * 31);
+  io::MemorySource src(std::move(granule), "fuzz.h5");
+  WriteRefs(sidecar->dataset, src);
   return 0;
 }
 

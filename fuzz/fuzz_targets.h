@@ -24,6 +24,8 @@ inline Limits FuzzLimits() {
 
 int RunHdf5(const std::uint8_t* data, std::size_t size);
 int RunNetcdf3(const std::uint8_t* data, std::size_t size);
+// A DMR++ sidecar: parsed, its chunks embedded from a small stand-in granule, references written.
+int RunDmrpp(const std::uint8_t* data, std::size_t size);
 // A kerchunk reference store (what append reads): parsed, written, and combined with itself.
 int RunRefStore(const std::uint8_t* data, std::size_t size);
 // What the collection job reads from CMR and from the user: a granules.umm_json page (its

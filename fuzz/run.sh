@@ -6,7 +6,7 @@ build=$1
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for target in hdf5 netcdf3 refstore catalog; do
+for target in hdf5 netcdf3 dmrpp refstore catalog; do
   work=$(mktemp -d)
   cp -r "$here/corpus/$target/." "$work/" 2>/dev/null || true
   echo "fuzzing $target for ${seconds}s"

@@ -105,7 +105,6 @@ class GranuleScanner {
     if (first && concat_dim_.empty() && options_.combine.new_dim.empty()) {
       concat_dim_ = DefaultConcatDim(ds);
     }
-    io::CountingSource& counted = *file.source;
     std::map<std::size_t, std::string> load;
     // The concat coordinate's CF bounds variable (time_bnds) is loaded with it: its values must
     // be re-encoded with the coordinate's when granules use different units.
@@ -134,14 +133,15 @@ class GranuleScanner {
       }
     }
     io::UncachedView data(*file.cache);
-    VZ_TRY(materialize::MaterializeInline(ds, data, options_.scan.kerchunk, load));
-    if (adapt) LearnFirstRead(file.cache->front_extent());
+    VZ_TRY(materialize::MaterializeInline(ds, data, KerchunkOptionsFor(file, options_.scan), load));
+    VZ_TRY(CheckGranuleAgainstSidecar(file, ds));
+    if (adapt && file.sidecar == nullptr) LearnFirstRead(file.cache->front_extent());
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
     out.warnings = std::move(ds.warnings);
-    out.bytes = counted.bytes();
-    out.requests = counted.requests();
-    out.rounds = counted.rounds();
+    out.bytes = file.bytes();
+    out.requests = file.requests();
+    out.rounds = file.rounds();
     return out;
   }
 

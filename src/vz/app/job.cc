@@ -302,6 +302,7 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   // 4. Build, or append to what is published.
   BuildOptions options;
   options.loadable_vars = c.loadable_vars;
+  if (auto m = ParseMetadataSource(c.metadata, "VZ_METADATA"); m.ok()) options.scan.metadata = *m;
   options.jobs = c.jobs;
   options.skip_bad = true;  // one bad granule must not stop a collection; the report says why
   const bool level2 = c.level2 == "yes" || (c.level2 == "auto" && found->level2);

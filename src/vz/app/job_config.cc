@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "vz/app/catalog.h"
+#include "vz/app/dmrpp_input.h"
 #include "vz/refs/json_writer.h"
 
 namespace vz::app {
@@ -78,6 +79,9 @@ Result<JobConfig> JobConfigFromEnvironment(const std::function<std::string(const
   if (c.access != "auto" && c.access != "direct" && c.access != "https") {
     return InvalidArgument(fmt::format("VZ_ACCESS '{}' is none of auto, direct, https", c.access));
   }
+  c.metadata = getenv("VZ_METADATA");
+  if (c.metadata.empty()) c.metadata = "granule";
+  if (auto m = ParseMetadataSource(c.metadata, "VZ_METADATA"); !m.ok()) return std::move(m).error();
   c.level2 = getenv("VZ_LEVEL2");
   if (c.level2.empty()) c.level2 = "auto";
   if (c.level2 != "auto" && c.level2 != "yes" && c.level2 != "no") {

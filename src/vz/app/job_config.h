@@ -53,6 +53,7 @@ struct JobConfig {
   // --profile): e.g. SWOT's reprocessed and forward-processed periods with their own CRIDs.
   std::vector<SearchPart> searches;
   std::string level2;                // VZ_LEVEL2: auto (collection name has "L2"), yes, no
+  std::string metadata = "granule";  // VZ_METADATA: granule, dmrpp (the .dmrpp sidecars) or auto
   unsigned jobs = 0;                 // from CPU_COUNT
   std::vector<std::string> notices;  // settings accepted but without effect, said once each
 };

@@ -48,6 +48,8 @@ TEST(JobConfig, BadSettingsNameTheVariable) {
       {{{"COLLECTION", "X"}, {"VZ_JOB_MODE", "merge"}}, "VZ_JOB_MODE 'merge'"},
       {{{"COLLECTION", "X"}, {"VZ_ACCESS", "ftp"}}, "VZ_ACCESS 'ftp'"},
       {{{"COLLECTION", "X"}, {"CPU_COUNT", "many"}}, "CPU_COUNT 'many'"},
+      {{{"COLLECTION", "X"}, {"VZ_METADATA", "xml"}},
+       "VZ_METADATA must be auto, dmrpp or granule, not 'xml'"},
   };
   for (const auto& [env, expect] : cases) {
     auto c = From(env);
@@ -58,6 +60,10 @@ TEST(JobConfig, BadSettingsNameTheVariable) {
   auto local = From({{"COLLECTION", "X"}});
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(local->output_dir, "out");
+  EXPECT_EQ(local->metadata, "granule");
+  auto sidecars = From({{"COLLECTION", "X"}, {"VZ_METADATA", "auto"}});
+  ASSERT_TRUE(sidecars.ok());
+  EXPECT_EQ(sidecars->metadata, "auto");
 }
 
 }  // namespace

@@ -80,8 +80,35 @@ io::BlockCacheOptions CacheOptionsFor(const std::string& url, const ScanOptions&
   return cache;
 }
 
+std::uint64_t OpenedFile::bytes() {
+  return (source ? source->bytes() : 0) + (sidecar ? sidecar->bytes() : 0) +
+         GranuleOpenRounds(*this);  // one byte each
+}
+std::uint64_t OpenedFile::requests() {
+  return (source ? source->requests() : 0) + (sidecar ? sidecar->requests() : 0) +
+         GranuleOpenRounds(*this);
+}
+std::uint64_t OpenedFile::rounds() {
+  return (source ? source->rounds() : 0) + (sidecar ? sidecar->rounds() : 0) +
+         GranuleOpenRounds(*this);
+}
+
+refs::KerchunkOptions KerchunkOptionsFor(const OpenedFile& file, const ScanOptions& options) {
+  refs::KerchunkOptions k = options.kerchunk;
+  if (!file.granule_readable) k.inline_threshold = 0;
+  return k;
+}
+
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
                                            OpenedFile& file) {
+  if (options.metadata != MetadataSource::kGranule || IsSidecarUrl(url)) {
+    return OpenAndParseSidecar(url, options, file);
+  }
+  return OpenAndParseGranule(url, options, file);
+}
+
+Result<model::VirtualDataset> OpenAndParseGranule(const std::string& url,
+                                                  const ScanOptions& options, OpenedFile& file) {
   RemoteOptions remote = RemoteOptionsFromEnvironment();
   remote.open_read = options.cache.first_read;
   remote.open_tail = options.cache.tail_read;
@@ -101,7 +128,9 @@ Status Scan(const std::string& url, const std::string& output, const ScanOptions
   // Chunk data is read once: served from the metadata blocks when already there (the first
   // read often holds the whole of a small granule), otherwise read without caching.
   io::UncachedView data(*file.cache);
-  VZ_TRY(materialize::MaterializeInline(dataset, data, options.kerchunk).Annotate("in " + url));
+  VZ_TRY(materialize::MaterializeInline(dataset, data, KerchunkOptionsFor(file, options))
+             .Annotate("in " + url));
+  VZ_TRY(CheckGranuleAgainstSidecar(file, dataset));
   if (warnings != nullptr) {
     for (const auto& w : dataset.warnings) warnings->push_back(fmt::format("{}: {}", url, w));
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "vz/app/dmrpp_input.h"
 #include "vz/base/error.h"
 #include "vz/base/limits.h"
 #include "vz/io/block_cache.h"
@@ -22,6 +23,9 @@ struct ScanOptions {
   io::BlockCacheOptions cache{.first_read = 1ull << 20, .tail_read = 64ull << 10};
   bool cache_set_by_user = false;  // --first-read / --block-size / --tail-read given
   Limits limits;
+  // --metadata / VZ_METADATA: the granule's own metadata, its DMR++ sidecar, or either. An input
+  // ending in .dmrpp is always read as a sidecar.
+  MetadataSource metadata = MetadataSource::kGranule;
 };
 
 // Read sizes for `url`: a local file is cheap to read again, so it gets a small first read and
@@ -37,11 +41,30 @@ struct OpenedFile {
   std::unique_ptr<io::ByteSource> raw;
   std::unique_ptr<io::CountingSource> source;
   std::unique_ptr<io::BlockCache> cache;
+  // Metadata read from a DMR++ sidecar (then `raw` is the granule, opened on its first read).
+  std::unique_ptr<io::ByteSource> sidecar_raw;
+  std::unique_ptr<io::CountingSource> sidecar;
+  std::string sidecar_url;
+  bool granule_readable = true;  // false: a local granule that is not there (nothing embedded)
+
+  // What was read, sidecar included (and the opening of a granule behind it, when that was a
+  // request of its own).
+  std::uint64_t bytes();
+  std::uint64_t requests();
+  std::uint64_t rounds();
 };
 
-// Opens `url` (local, https:// or s3://) and parses its metadata.
+// Opens `url` (local, https:// or s3://) and parses its metadata: the granule's own, or its
+// DMR++ sidecar's (options.metadata, or a URL ending in .dmrpp).
 Result<model::VirtualDataset> OpenAndParse(const std::string& url, const ScanOptions& options,
                                            OpenedFile& file);
+// The granule's own metadata, whatever options.metadata says.
+Result<model::VirtualDataset> OpenAndParseGranule(const std::string& url,
+                                                  const ScanOptions& options, OpenedFile& file);
+
+// The writer options for a file OpenAndParse opened: nothing is embedded from a granule that
+// is not there.
+refs::KerchunkOptions KerchunkOptionsFor(const OpenedFile& file, const ScanOptions& options);
 
 // Scans `url` and writes kerchunk JSON to `output` ("-" for stdout), atomically.
 // Warnings (links not followed, ...) are appended to `warnings` when given.

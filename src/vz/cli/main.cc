@@ -42,6 +42,7 @@ Environment (docs/job.md has every variable and its default):
   VZ_JOB_MODE          build (default) or append
   VZ_ACCESS            auto (default), direct (S3 in region) or https
   VZ_LEVEL2            auto (default), yes or no
+  VZ_METADATA          granule (default), dmrpp (the .dmrpp sidecars) or auto
   also: CPU_COUNT VZ_CMR_URL VZ_PROFILE VZ_PROVIDER VZ_COLLECTION_VERSION VZ_CONCEPT_ID
         VZ_GRANULE_NAMES VZ_BOUNDING_BOX VZ_S3_CREDENTIALS_URL VZ_S3_PART_SIZE AWS_REGION
         VZ_AWS_ENDPOINT VZ_CA_BUNDLE VZ_TIMEOUT VZ_CONNECT_TIMEOUT
@@ -112,7 +113,8 @@ int Run(int argc, char** argv) {
   };
 
   CLI::App* scan = app.add_subcommand("scan", "write kerchunk JSON references for one file");
-  scan->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file")->required();
+  scan->add_option("file", input, "HDF5 / netCDF-4 / netCDF-3 file, or its DMR++ sidecar (.dmrpp)")
+      ->required();
   scan->add_option("-o,--output", output, "output JSON path, or - for standard output")->required();
   scan->add_option("--inline-threshold", options.kerchunk.inline_threshold,
                    "embed chunks smaller than this many bytes (default 500; 0 disables)")
@@ -266,6 +268,14 @@ int Run(int argc, char** argv) {
                     "seconds to wait for an HTTP/S3 connection (default $VZ_CONNECT_TIMEOUT, "
                     "else 10)");
   }
+  std::string metadata;
+  for (CLI::App* cmd : {scan, inspect, build, append}) {
+    cmd->add_option("--metadata", metadata,
+                    "granule: read each granule's metadata (default); dmrpp: read <granule>.dmrpp "
+                    "instead; auto: the sidecar when there is one that says everything "
+                    "(docs/dmrpp.md)")
+        ->check(CLI::IsMember({"auto", "dmrpp", "granule"}));
+  }
   std::string s3_credentials_url;
   for (CLI::App* cmd : {scan, inspect, build, append, verify}) {
     cmd->add_option("--s3-credentials-url", s3_credentials_url,
@@ -318,6 +328,10 @@ int Run(int argc, char** argv) {
   }
   for (CLI::App* cmd : {scan, inspect}) {
     if (cmd->parsed() && cache_options_given(cmd)) options.cache_set_by_user = true;
+  }
+  if (auto m = vz::app::ParseMetadataSource(metadata, "--metadata"); m.ok()) {
+    options.metadata = *m;
+    build_options.scan.metadata = *m;
   }
   if (scan->parsed()) {
     if (auto st = vz::app::CheckInputsAreFiles({input}); !st.ok()) return Report(st);
@@ -428,6 +442,7 @@ int Run(int argc, char** argv) {
     c.loadable_vars = SplitList(loadable);
     c.access = access;
     c.cmr_url = cmr_url;
+    if (!metadata.empty()) c.metadata = metadata;
     c.jobs = build_options.jobs;
     const std::string out = output.empty() ? "." : output;
     if (out.rfind("s3://", 0) == 0) {
