@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct BuildOptions {
   unsigned jobs = 0;          // granules scanned at once; 0 = a default for local or remote input
   bool progress = false;      // a progress line on standard error
   bool consolidated = false;  // also write .zmetadata
+  // Called with each granule that scanned, before it is combined (in input order, from one
+  // thread): `vzgen shard` records its schema fingerprint.
+  std::function<void(const std::string& input, const refs::RefStore& granule)> on_granule;
 };
 
 struct BuildReport {
@@ -54,6 +58,10 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
                                     const std::string& label,
                                     const std::vector<std::string>& inputs,
                                     const BuildOptions& options);
+
+// The store's "vzgen" key: how it was made (what append and merge reuse) and its granules.
+refs::SortedJson StoreMeta(const BuildOptions& options, const std::string& concat_dim,
+                           const std::vector<std::string>& granules);
 
 // The run report (docs/build.md) as JSON.
 refs::SortedJson ReportJson(const std::string& command, const std::string& output,
