@@ -87,6 +87,43 @@ Status Renumber(refs::RefArray& coord, std::uint64_t base, const std::string& la
   return Ok();
 }
 
+// Reading a store back orders its groups and arrays its own way; build writes them in the
+// first granule's order, which shard records (and merge, for publish).
+void OrderLike(refs::RefStore& store, const SortedJson& group_names,
+               const SortedJson& array_names) {
+  auto rank_of = [](const SortedJson& names) {
+    std::map<std::string, std::size_t> rank;
+    if (names.is_array()) {
+      for (const auto& n : names) {
+        if (n.is_string()) rank.emplace(n.get<std::string>(), rank.size());
+      }
+    }
+    return rank;
+  };
+  const auto groups = rank_of(group_names);
+  const auto arrays = rank_of(array_names);
+  auto rank = [](const std::map<std::string, std::size_t>& r, const std::string& name) {
+    auto it = r.find(name);
+    return it == r.end() ? r.size() : it->second;
+  };
+  std::stable_sort(store.groups.begin(), store.groups.end(), [&](const auto& a, const auto& b) {
+    return rank(groups, a.name) < rank(groups, b.name);
+  });
+  std::stable_sort(store.arrays.begin(), store.arrays.end(), [&](const auto& a, const auto& b) {
+    return rank(arrays, a.name) < rank(arrays, b.name);
+  });
+}
+
+SortedJson Names(const refs::RefStore& store, bool arrays) {
+  SortedJson out = SortedJson::array();
+  if (arrays) {
+    for (const auto& a : store.arrays) out.push_back(a.name);
+  } else {
+    for (const auto& g : store.groups) out.push_back(g.name);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<MergeResult> MergeRun(const std::string& where, const std::string& format) {
@@ -231,27 +268,7 @@ Result<MergeResult> MergeRun(const std::string& where, const std::string& format
   // Groups and arrays in the order of the first granule, as build writes them.
   for (const auto& s : shards) {
     if (s.meta["granules"].empty()) continue;
-    auto rank_of = [](const SortedJson& names) {
-      std::map<std::string, std::size_t> rank;
-      if (names.is_array()) {
-        for (const auto& n : names) {
-          if (n.is_string()) rank.emplace(n.get<std::string>(), rank.size());
-        }
-      }
-      return rank;
-    };
-    const auto groups = rank_of(s.meta.value("groups", SortedJson()));
-    const auto arrays = rank_of(s.meta.value("arrays", SortedJson()));
-    auto rank = [](const std::map<std::string, std::size_t>& r, const std::string& name) {
-      auto it = r.find(name);
-      return it == r.end() ? r.size() : it->second;
-    };
-    std::stable_sort(store.groups.begin(), store.groups.end(), [&](const auto& a, const auto& b) {
-      return rank(groups, a.name) < rank(groups, b.name);
-    });
-    std::stable_sort(store.arrays.begin(), store.arrays.end(), [&](const auto& a, const auto& b) {
-      return rank(arrays, a.name) < rank(arrays, b.name);
-    });
+    OrderLike(store, s.meta.value("groups", SortedJson()), s.meta.value("arrays", SortedJson()));
     break;
   }
 
@@ -275,10 +292,10 @@ Result<MergeResult> MergeRun(const std::string& where, const std::string& format
   VZ_TRY(refs::WriteRefStore(store, out, w));
   const std::string text = out.str();
   VZ_TRY(run.Write("merged/store.json", text));
-  const SortedJson done = {{"run_id", plan.run_id},
-                           {"granules", used},
-                           {"references", result.references},
-                           {"store_sha256", auth::Sha256Hex(text)}};
+  const SortedJson done = {
+      {"run_id", plan.run_id},           {"granules", used},
+      {"references", result.references}, {"store_sha256", auth::Sha256Hex(text)},
+      {"groups", Names(store, false)},   {"arrays", Names(store, true)}};
   VZ_TRY(run.Write("merged/_SUCCESS", done.dump(2) + "\n"));
   result.store = run.Url("merged/store.json");
   return result;
@@ -299,6 +316,7 @@ Result<PublishResult> PublishRun(const std::string& where, const std::string& de
                                run.Url("merged/store.json")));
   }
   VZ_ASSIGN_OR_RETURN(auto merged, refs::ReadRefStore(text->body, run.Url("merged/store.json")));
+  OrderLike(merged, marker.value("groups", SortedJson()), marker.value("arrays", SortedJson()));
   const SortedJson& o = plan.plan["options"];
   const std::string name = o.value("name", "store");
   const std::string start = o.value("start", "");
@@ -376,8 +394,10 @@ Result<PublishResult> PublishRun(const std::string& where, const std::string& de
     VZ_TRY(dest.Write("_PUBLISHED.json", pointer_text));
     return result;
   }
-  // On S3: win the pointer with a conditional write, then write the stores, checking before
-  // each that no newer run has taken the pointer since.
+  // On S3: win the pointer with a conditional write, then write each store with a conditional
+  // write on the version read after checking that the pointer is still ours. A publisher that
+  // lost the pointer meanwhile can then never land its store after the new owner's: its write
+  // is conditional on a version the new owner has since replaced.
   for (int attempt = 0;; ++attempt) {
     VZ_ASSIGN_OR_RETURN(auto current, dest.Read("_PUBLISHED.json"));
     std::string version;
@@ -398,15 +418,23 @@ Result<PublishResult> PublishRun(const std::string& where, const std::string& de
     }
   }
   for (const auto& [file, body] : stores) {
-    VZ_ASSIGN_OR_RETURN(auto current, dest.Read("_PUBLISHED.json"));
-    const SortedJson j = current ? ParseObject(current->body) : SortedJson();
-    if (j.is_null() || j.value("run_id", "") != plan.run_id) {
-      return Incompatible(
-          fmt::format("{}: run {} took the pointer while run {} was publishing; "
-                      "its stores stand",
-                      destination, j.is_null() ? "?" : j.value("run_id", "?"), plan.run_id));
+    for (int attempt = 0;; ++attempt) {
+      VZ_ASSIGN_OR_RETURN(auto current, dest.Read("_PUBLISHED.json"));
+      const SortedJson j = current ? ParseObject(current->body) : SortedJson();
+      if (j.is_null() || j.value("run_id", "") != plan.run_id) {
+        return Incompatible(
+            fmt::format("{}: run {} took the pointer while run {} was publishing; its stores stand",
+                        destination, j.is_null() ? "?" : j.value("run_id", "?"), plan.run_id));
+      }
+      VZ_ASSIGN_OR_RETURN(auto version, dest.Version(file));
+      auto won = dest.Replace(file, body, version.value_or(""));
+      if (won.ok() && *won) break;
+      if (attempt >= 8) {
+        if (!won.ok()) return std::move(won).error();
+        return IoError(
+            fmt::format("{} kept changing under 9 attempts to publish it", dest.Url(file)));
+      }
     }
-    VZ_TRY(dest.Write(file, body));
     result.written.push_back(dest.Url(file));
   }
   return result;

@@ -136,6 +136,13 @@ Result<std::optional<StoredObject>> RunLocation::Read(const std::string& name) c
   return std::optional<StoredObject>(std::move(o));
 }
 
+Result<std::optional<std::string>> RunLocation::Version(const std::string& name) const {
+  if (s3_) return auth::S3ObjectEtag(Url(name), aws_);
+  VZ_ASSIGN_OR_RETURN(auto current, Read(name));
+  if (!current) return std::optional<std::string>();
+  return std::optional<std::string>(current->version);
+}
+
 Status RunLocation::Write(const std::string& name, const std::string& body) const {
   if (s3_) return auth::S3PutObject(Url(name), body, aws_);
   const fs::path path(Url(name));

@@ -33,6 +33,8 @@ class RunLocation {
 
   // nullopt when the object does not exist.
   Result<std::optional<StoredObject>> Read(const std::string& name) const;
+  // The object's version, nullopt when it does not exist (S3: a HEAD).
+  Result<std::optional<std::string>> Version(const std::string& name) const;
   // Writes (replaces) the object; locally atomically (temporary file, fsync, rename).
   Status Write(const std::string& name, const std::string& body) const;
   // Writes the object only when it does not exist; false when it did (nothing written).

@@ -342,6 +342,17 @@ Result<bool> S3PutObjectIf(const std::string& s3_url, const std::string& data,
   return true;
 }
 
+Result<std::optional<std::string>> S3ObjectEtag(const std::string& s3_url,
+                                                const AwsEndpoint& endpoint) {
+  VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
+  auto r = WithRetries([&] { return AwsRequest("HEAD", url, {}, "", endpoint, "s3"); });
+  if (!r.ok()) return std::move(r).error().Annotate("reading " + s3_url);
+  if (r->status == 404) return std::optional<std::string>();
+  if (r->status != 200) return S3Error(*r, "reading " + s3_url);
+  auto etag = r->headers.find("etag");
+  return std::optional<std::string>(etag == r->headers.end() ? "" : etag->second);
+}
+
 Result<S3Object> S3GetObjectWithEtag(const std::string& s3_url, const AwsEndpoint& endpoint) {
   VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
   auto r = WithRetries([&] { return AwsRequest("GET", url, {}, "", endpoint, "s3"); });

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,10 @@ struct S3Object {
   std::string body;
   std::string etag;  // as S3 answers it, quotes included
 };
+
+// HEAD of an S3 object: its ETag, or nullopt when it does not exist.
+Result<std::optional<std::string>> S3ObjectEtag(const std::string& s3_url,
+                                                const AwsEndpoint& endpoint);
 
 // GET of a whole S3 object with its ETag. kNotFound when it does not exist.
 Result<S3Object> S3GetObjectWithEtag(const std::string& s3_url, const AwsEndpoint& endpoint);
