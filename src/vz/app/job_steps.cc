@@ -4,6 +4,7 @@
 
 #include "vz/app/job.h"
 #include "vz/app/plan.h"
+#include "vz/app/run_store.h"
 #include "vz/app/sources.h"
 
 namespace vz::app {
@@ -111,6 +112,16 @@ int RunJobStep(const std::function<std::string(const char*)>& getenv) {
       return kJobBadConfig;
     }
     return StepFailed("plan", planned.error());
+  }
+  // The latest run of this prefix, for an orchestrator that submits the array next (the Step
+  // Functions state machine of deploy/terraform reads it to size the array).
+  auto prefix = RunLocation::Open(p.output);
+  if (prefix.ok()) {
+    const refs::SortedJson latest = {
+        {"run", planned->run}, {"run_id", planned->run_id}, {"shards", planned->shards}};
+    if (Status st = prefix->Write("latest.json", latest.dump() + "\n"); !st.ok()) {
+      return StepFailed("plan", st.error());
+    }
   }
   LogJson("info", "done",
           {{"run_id", planned->run_id},
