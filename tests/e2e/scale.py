@@ -431,6 +431,31 @@ def cmr_tests(work: str) -> None:
                 check(f"cmr {c}: {shards} shards published equal the job's stores",
                       m.returncode == 0 and p.returncode == 0 and same,
                       (m.stderr + p.stderr)[-500:])
+            # The same through `vzgen job`, step by step, as the container runs it: plan writes
+            # latest.json, the shards take Kubernetes' JOB_COMPLETION_INDEX.
+            steps = dict(env, COLLECTION=c, VZ_CMR_URL=cmr, VZ_ACCESS="https",
+                         VZ_OUTPUT_DIR=os.path.join(work, f"steps-{c}"), VZ_SHARD_SIZE="2")
+
+            def step(mode: str, steps: dict = steps, **extra: str) -> subprocess.CompletedProcess:
+                return subprocess.run([VZGEN, "job"], check=False, capture_output=True, text=True,
+                                      timeout=600, env=dict(steps, VZ_JOB_MODE=mode, **extra))
+
+            p = step("plan")
+            latest = json.loads(read(os.path.join(work, f"steps-{c}", "runs", c), "latest.json")
+                                or b"{}")
+            check(f"cmr {c}: VZ_JOB_MODE=plan writes latest.json with the run and its shards",
+                  p.returncode == 0 and latest.get("shards") == -(-len(os.listdir(
+                      os.path.join(www, bucket, c))) // 2), p.stderr[-400:])
+            codes = [step("shard", VZ_RUN=latest.get("run", ""), JOB_COMPLETION_INDEX=str(k))
+                     .returncode for k in reversed(range(latest.get("shards", 0)))]
+            m = step("merge", VZ_RUN=latest.get("run", ""))
+            p = step("publish", VZ_RUN=latest.get("run", ""))
+            pub = os.path.join(work, f"steps-{c}", "virtual_collections", c)
+            same = all(read(pub, f"{c}_virtual_{k}.json") ==
+                       read(job_dir, f"{c}_virtual_{k}.json") for k in ("s3", "https"))
+            check(f"cmr {c}: the job's plan, shard, merge and publish steps publish the job's "
+                  "stores", codes and set(codes) == {0} and m.returncode == 0 and
+                  p.returncode == 0 and same, (m.stderr + p.stderr)[-500:])
 
 
 def main() -> int:
