@@ -115,7 +115,7 @@ int RunJobStep(const std::function<std::string(const char*)>& getenv) {
   }
   // The latest run of this prefix, for an orchestrator that submits the array next (the Step
   // Functions state machine of deploy/terraform reads it to size the array).
-  auto prefix = RunLocation::Open(p.output);
+  auto prefix = RunLocation::Open(p.output, true);
   if (prefix.ok()) {
     const refs::SortedJson latest = {
         {"run", planned->run}, {"run_id", planned->run_id}, {"shards", planned->shards}};

@@ -358,7 +358,7 @@ Result<PublishResult> PublishRun(const std::string& where, const std::string& de
   }
 
   // The pointer decides: a run planned later than ours already published wins.
-  VZ_ASSIGN_OR_RETURN(auto dest, RunLocation::Open(destination));
+  VZ_ASSIGN_OR_RETURN(auto dest, RunLocation::Open(destination, true));
   const std::string planned_at = plan.plan.value("planned_at", "");
   SortedJson pointer = {{"run_id", plan.run_id},
                         {"planned_at", planned_at},

@@ -291,8 +291,8 @@ Result<PlanResult> MakePlan(const PlanOptions& options) {
   plan["run_id"] = run_id;
   plan["planned_at"] = UtcNow();  // orders publishes; not part of the run id
 
-  VZ_ASSIGN_OR_RETURN(auto prefix, RunLocation::Open(o.output));
-  VZ_ASSIGN_OR_RETURN(auto run, RunLocation::Open(prefix.Url(run_id)));
+  VZ_ASSIGN_OR_RETURN(auto prefix, RunLocation::Open(o.output, true));
+  VZ_ASSIGN_OR_RETURN(auto run, RunLocation::Open(prefix.Url(run_id), true));
   VZ_TRY(run.Write("manifest.jsonl", manifest_text));
   // plan.json last: its presence says the plan is complete. A plan already there (the same
   // inputs planned before) is kept, with its own planned_at.

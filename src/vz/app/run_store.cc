@@ -85,7 +85,7 @@ RunLocation::Lock::~Lock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-Result<RunLocation> RunLocation::Open(const std::string& where) {
+Result<RunLocation> RunLocation::Open(const std::string& where, bool create) {
   if (where.empty()) return InvalidArgument("no run location given");
   RunLocation r;
   r.root_ = where;
@@ -104,6 +104,12 @@ Result<RunLocation> RunLocation::Open(const std::string& where) {
         fmt::format("{}: a run lives in a local directory or under s3://, not here", where));
   }
   std::error_code ec;
+  if (!create) {
+    if (!fs::is_directory(r.root_, ec)) {
+      return NotFound(fmt::format("{} is not a directory (no run or destination there)", where));
+    }
+    return r;
+  }
   fs::create_directories(r.root_, ec);
   if (ec || !fs::is_directory(r.root_, ec)) {
     return IoError(fmt::format("cannot create the directory {}: {}", where, ec.message()));

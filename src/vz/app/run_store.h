@@ -21,10 +21,11 @@ struct StoredObject {
 
 class RunLocation {
  public:
-  // `where` is a directory (created when missing) or s3://bucket/prefix/. S3 requests go to
+  // `where` is a directory (created when missing and `create`, else it must exist) or
+  // s3://bucket/prefix/. S3 requests go to
   // $VZ_AWS_ENDPOINT (or $VZ_S3_ENDPOINT) when set, else AWS in $AWS_REGION, with AWS's
   // credential chain.
-  static Result<RunLocation> Open(const std::string& where);
+  static Result<RunLocation> Open(const std::string& where, bool create = false);
 
   // `name` below the location ("shards/00003/_SUCCESS"), for messages and for references.
   std::string Url(const std::string& name) const;

@@ -25,7 +25,8 @@ class RunStoreTest : public ::testing::Test {
 };
 
 TEST_F(RunStoreTest, CreateWritesOnceAndNeverHalf) {
-  auto run = RunLocation::Open(dir_ + "/runs/r1");
+  EXPECT_FALSE(RunLocation::Open(dir_ + "/runs/r1").ok());  // reading a run never makes one
+  auto run = RunLocation::Open(dir_ + "/runs/r1", true);
   ASSERT_TRUE(run.ok());
   auto missing = run->Read("shards/00000/_SUCCESS");
   ASSERT_TRUE(missing.ok());
