@@ -85,3 +85,81 @@ variable "log_retention_days" {
   type    = number
   default = 30
 }
+
+# Scale-out runs on AWS Batch (batch.tf).
+
+variable "batch_collections" {
+  description = "Collections rebuilt nightly as scale-out runs (plan -> shards -> merge -> publish): short name -> settings. Empty: none."
+  type = map(object({
+    loadable_vars = string
+    start_date    = optional(string, "")
+    end_date      = optional(string, "")
+  }))
+  default = {}
+}
+
+variable "batch_compute_type" {
+  description = "Where the steps run: FARGATE, FARGATE_SPOT, or SPOT (EC2 Spot instances)."
+  type        = string
+  default     = "FARGATE"
+  validation {
+    condition     = contains(["FARGATE", "FARGATE_SPOT", "SPOT"], var.batch_compute_type)
+    error_message = "batch_compute_type must be FARGATE, FARGATE_SPOT or SPOT."
+  }
+}
+
+variable "batch_max_vcpus" {
+  description = "vCPUs the compute environment may run at once (shards run two each)."
+  type        = number
+  default     = 256
+}
+
+variable "batch_attempts" {
+  description = "Attempts per job (and per array child) when a host fails or a read fails (exit 1)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = var.batch_attempts >= 1 && var.batch_attempts <= 10
+    error_message = "AWS Batch allows 1 to 10 attempts."
+  }
+}
+
+variable "shard_size" {
+  description = "Granules per shard (VZ_SHARD_SIZE): about 300 granules/s per shard, docs/job.md."
+  type        = number
+  default     = 20000
+}
+
+variable "max_array_size" {
+  description = "Most shards a run may have; AWS Batch arrays have at most 10,000 children."
+  type        = number
+  default     = 10000
+  validation {
+    condition     = var.max_array_size >= 2 && var.max_array_size <= 10000
+    error_message = "max_array_size must be between 2 and 10,000 (AWS Batch's array limit)."
+  }
+}
+
+variable "plan_timeout_seconds" {
+  description = "Time limit of one plan or publish attempt."
+  type        = number
+  default     = 1800
+}
+
+variable "shard_timeout_seconds" {
+  description = "Time limit of one shard attempt: keep shards well inside the one-hour credential."
+  type        = number
+  default     = 3600
+}
+
+variable "merge_timeout_seconds" {
+  description = "Time limit of one merge attempt."
+  type        = number
+  default     = 3600
+}
+
+variable "merge_memory" {
+  description = "Memory (MiB) of merge and publish, which hold the whole store (about 140 bytes a reference)."
+  type        = number
+  default     = 8192
+}

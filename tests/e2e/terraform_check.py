@@ -263,6 +263,155 @@ def check_variables(folder: str, texts: dict[str, str], docs: dict[str, Any]) ->
           {"task_definition_arn", "task_role_arn", "log_group"} <= outputs, str(outputs))
 
 
+def check_batch(doc: dict[str, Any], variables: dict[str, Any]) -> None:
+    """batch.tf: the scale-out run's compute environment, job definitions, roles and state
+    machine (docs/job.md, "Beyond one machine")."""
+    locals_ = {k: one(v) for block in doc.get("locals", []) for k, v in block.items()
+               if not k.startswith("__")}
+    env = one(resources(doc, "aws_batch_compute_environment")["runs"])
+    kind = one(one(env["compute_resources"])["type"])
+    check("batch: the compute type is a variable (Fargate or EC2 Spot)",
+          kind == "${var.batch_compute_type}" and "SPOT" in one(variables["batch_compute_type"][
+              "validation"])["condition"][0] and "FARGATE" in one(variables[
+                  "batch_compute_type"]["validation"])["condition"][0], str(kind))
+    queue = one(resources(doc, "aws_batch_job_queue")["runs"])
+    check("batch: the queue runs on the compute environment",
+          one(one(queue["compute_environment_order"])["compute_environment"]) ==
+          "${aws_batch_compute_environment.runs.arn}")
+    jobdef = one(resources(doc, "aws_batch_job_definition")["step"])
+    steps = locals_["steps"]
+    check("batch: a job definition per step", set(steps) == {"plan", "shard", "merge", "publish"}
+          and one(jobdef["for_each"]) == "${local.steps}", str(sorted(steps)))
+    retry = one(jobdef["retry_strategy"])
+    dyn = one(one(retry["dynamic"])["evaluate_on_exit"])
+    conditions = locals_["retry_conditions"]
+    check("batch: retry conditions come from the evaluated list",
+          one(dyn["for_each"]) == "${local.retry_conditions}")
+    by_code = {c["on_exit_code"]: c["action"] for c in conditions if c["on_exit_code"]}
+    host = [c for c in conditions if c["on_status_reason"] == "Host EC2*"]
+    check("batch: host failures (Spot reclaim, lost instance) are retried",
+          len(host) == 1 and host[0]["action"] == "RETRY" and conditions.index(host[0]) == 0,
+          str(conditions))
+    check("batch: bad configuration (exit 2) and refused credentials (exit 4) are not retried",
+          by_code.get("2") == "EXIT" and by_code.get("4") == "EXIT" and
+          by_code.get("1") == "RETRY", str(by_code))
+    check("batch: anything else is not retried (the last condition catches all and exits)",
+          conditions[-1]["on_reason"] == "*" and conditions[-1]["action"] == "EXIT" and
+          len(conditions) <= 5, str(conditions[-1]))
+    attempts = one(variables["batch_attempts"]["default"])
+    check("batch: attempts between 2 and 10", one(retry["attempts"]) == "${var.batch_attempts}"
+          and 2 <= attempts <= 10, str(attempts))
+    check("batch: every step has a timeout", one(one(jobdef["timeout"])[
+        "attempt_duration_seconds"]) == "${each.value.timeout}" and all(
+        str(v["timeout"]).startswith("${var.") for v in steps.values()), str(steps))
+    timeouts = {k: one(variables[v["timeout"][6:-1]]["default"]) for k, v in steps.items()}
+    check("batch: a shard attempt ends within the one-hour credential",
+          0 < timeouts["shard"] <= 3600 and all(0 < t <= 86400 for t in timeouts.values()),
+          str(timeouts))
+    props = jsonencoded(jobdef["container_properties"])
+    env_names = {e["name"]: e["value"] for e in props["environment"]}
+    check("batch: each definition runs `vzgen job` in its step's mode",
+          props["command"] == ["job"] and env_names.get("VZ_JOB_MODE") == "${each.key}",
+          str(props["command"]))
+    size = one(variables["max_array_size"]["default"])
+    cond = one(one(variables["max_array_size"]["validation"])["condition"])
+    check("batch: array size at most 10,000 (default and validation)",
+          size <= 10000 and "<= 10000" in cond, f"{size} {cond}")
+    # IAM: the steps only under runs/, publish reads runs/ and writes virtual_collections/.
+    bucket = "out-bucket"
+    arn = f"arn:aws:s3:::{bucket}"
+    runs = locals_["runs_prefix_arn"].replace("${var.output_bucket}", bucket)
+    check("batch: the run prefix is runs/ of the output bucket", runs == f"{arn}/runs/*", runs)
+    policies = resources(doc, "aws_iam_role_policy")
+    steps_policy = statements(jsonencoded(one(policies["steps"])["policy"]))
+    check("batch: the steps' role may only read and write the run prefix",
+          [(sorted(as_list(st["Action"])), as_list(st["Resource"])) for st in steps_policy] ==
+          [(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            ["${local.runs_prefix_arn}"])], str(steps_policy))
+    pub = statements(jsonencoded(one(policies["publish"])["policy"]))
+    check("batch: publish reads the run prefix and writes only the published prefixes",
+          sorted((tuple(sorted(as_list(st["Action"]))), tuple(as_list(st["Resource"])))
+                 for st in pub) ==
+          [(("s3:GetObject",), ("${local.runs_prefix_arn}",)),
+           (("s3:GetObject", "s3:PutObject"), ("${local.out_prefixes}",))], str(pub))
+    machine = statements(jsonencoded(one(policies["run_machine"])["policy"]))
+    stars = [st for st in machine if "*" in as_list(st["Resource"])]
+    check("batch: the state machine's only unscoped action is batch:DescribeJobs",
+          [as_list(st["Action"]) for st in stars] == [["batch:DescribeJobs"]], str(stars))
+    for role, service in (("batch_service", "batch.amazonaws.com"),
+                          ("steps", "ecs-tasks.amazonaws.com"),
+                          ("publish", "ecs-tasks.amazonaws.com"),
+                          ("run_machine", "states.amazonaws.com"),
+                          ("run_scheduler", "scheduler.amazonaws.com")):
+        trust = statements(jsonencoded(one(resources(doc, "aws_iam_role")[role])[
+            "assume_role_policy"]))
+        check(f"batch: role {role} is assumed only by {service}",
+              [st["Principal"] for st in trust] == [{"Service": service}], str(trust))
+    # The state machine: valid, plan -> shards -> merge (waiting for the whole array) -> publish.
+    sm = locals_["state_machine"]
+    states = sm["States"]
+    nexts = {name: st.get("Next") for name, st in states.items()}
+    for name, st in states.items():
+        for c in st.get("Choices", []):
+            nexts.setdefault(f"{name}/choice", c["Next"])
+    check("state machine: StartAt and every Next name a state",
+          sm["StartAt"] in states and all(n in states for n in nexts.values() if n) and all(
+              c["Next"] in states for st in states.values() for c in st.get("Choices", [])),
+          str(nexts))
+    check("state machine: every state ends, fails or goes on",
+          all(st.get("End") or st.get("Next") or st["Type"] in ("Fail", "Choice")
+              for st in states.values()))
+    reach, todo = set(), [sm["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in reach:
+            continue
+        reach.add(name)
+        st = states[name]
+        todo += [st["Next"]] if st.get("Next") else []
+        todo += [c["Next"] for c in st.get("Choices", [])] + ([st["Default"]]
+                                                              if st.get("Default") else [])
+    check("state machine: every state is reachable", reach == set(states),
+          str(set(states) - reach))
+    sync = "${local.submit}"
+    check("state machine: every Batch step waits for its job (submitJob.sync)",
+          locals_["submit"] == "arn:aws:states:::batch:submitJob.sync" and all(
+              st["Resource"] == sync for n, st in states.items()
+              if n in ("Plan", "Shards", "OneShard", "Merge", "Publish")))
+    check("state machine: merge runs after the array (and the single shard), publish after merge",
+          states["Shards"]["Next"] == "Merge" and states["OneShard"]["Next"] == "Merge" and
+          states["Merge"]["Next"] == "Publish" and states["Publish"].get("End") is True and
+          states["Plan"]["Next"] == "ReadPlan")
+    check("state machine: the array is sized from the plan",
+          states["Shards"]["Parameters"]["ArrayProperties"] == {
+              "Size.$": "$.latest.plan.shards"} and states["ReadPlan"]["Parameters"][
+              "Key.$"] == "States.Format('runs/{}/latest.json', $.collection)")
+    choice = {c.get("NumericGreaterThan", c.get("NumericEquals")): c["Next"]
+              for c in states["HowManyShards"]["Choices"]}
+    check("state machine: more shards than max_array_size fail, one shard is one job",
+          choice == {"${var.max_array_size}": "TooManyShards", 1: "OneShard"} and
+          states["HowManyShards"]["Default"] == "Shards", str(choice))
+    one_env = {e["Name"]: e.get("Value") for e in jsonencoded_list(
+        states["OneShard"]["Parameters"]["ContainerOverrides"]["Environment"])}
+    check("state machine: the single shard gets index 0",
+          one_env.get("VZ_SHARD_INDEX_ENV") == "VZ_SHARD_INDEX" and
+          one_env.get("VZ_SHARD_INDEX") == "0", str(one_env))
+    sched = one(resources(doc, "aws_scheduler_schedule")["run"])
+    check("batch: one nightly schedule per collection starts the state machine",
+          one(sched["for_each"]) == "${var.batch_collections}" and
+          one(one(sched["target"])["arn"]) == "${aws_sfn_state_machine.run.arn}")
+
+
+def jsonencoded_list(value: Any) -> list[Any]:
+    """A list written as concat(local.x, [...]) or as a plain list."""
+    if isinstance(value, list):
+        return value
+    m = re.fullmatch(r"\$\{concat\(local\.run_environment,\s*(\[.*\])\)\}", value, re.DOTALL)
+    if not m:
+        raise ValueError(f"unexpected list: {value[:120]}")
+    return ast.literal_eval(m.group(1).replace("null", "None"))
+
+
 def run_checkov(folder: str) -> None:
     exe = os.path.join(os.path.dirname(sys.executable), "checkov")
     if not os.path.exists(exe):
@@ -306,11 +455,15 @@ def main() -> int:
         except Exception as e:  # noqa: BLE001 (python-hcl2 raises lark's own exception types)
             check(f"{os.path.basename(f)} parses", False, str(e)[:300])
     main_doc = docs.get(os.path.join(args.terraform, "main.tf"), {})
+    variables = {name: v for d in docs.values() for block in d.get("variable", [])
+                 for name, v in block.items()}
     locals_ = {k: v for block in main_doc.get("locals", []) for k, v in block.items()
                if not k.startswith("__")}
     for step in (lambda: check_task_policy(main_doc, locals_), lambda: check_roles(main_doc),
                  lambda: check_schedule(main_doc, check_task_and_logs(main_doc)),
-                 lambda: check_variables(args.terraform, texts, docs)):
+                 lambda: check_variables(args.terraform, texts, docs),
+                 lambda: check_batch(docs.get(os.path.join(args.terraform, "batch.tf"), {}),
+                                     variables)):
         try:
             step()
         except (KeyError, ValueError, TypeError, SyntaxError) as e:

@@ -12,6 +12,8 @@ as AWS answers).
 Usage: s3_server.py ROOT --access-key ID --secret KEY [--token T] [--region R]
                     [--ssm-params FILE.json]   ({"name": "value", ...}; all SecureString)
                     [--deny-prefix P]          (PUTs under /P answer 403 AccessDenied)
+                    [--log FILE]               (one line "METHOD /bucket/key" per request)
+PUT honours If-None-Match: * and If-Match: ETAG (412 PreconditionFailed when they do not hold).
 Prints "PORT <n>" on stdout once listening on 127.0.0.1.
 """
 import argparse
@@ -112,7 +114,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def _log(self):
+        if self.server.cfg.log:
+            with self.server.put_lock, open(self.server.cfg.log, "a") as f:
+                f.write(f"{self.command} {self.path.partition('?')[0]}\n")
+
     def do_GET(self):
+        self._log()
         raw_path, _, query = self.path.partition("?")
         if not self._authorised(raw_path, query):
             return
@@ -199,6 +207,7 @@ class Handler(BaseHTTPRequestHandler):
         return etag
 
     def do_PUT(self):
+        self._log()
         raw_path, _, query = self.path.partition("?")
         body = self._read_body()
         if not self._authorised(raw_path, query, body):
@@ -225,9 +234,34 @@ class Handler(BaseHTTPRequestHandler):
             etag = '"%s"' % hashlib.md5(body).hexdigest()
             self._reply(200, b"", extra={"ETag": etag})
             return
-        etag = self._write_atomically(full, body, self.headers.get("Content-Type"))
-        self.server.puts += 1
+        # Conditional writes, as S3 has them: If-None-Match: * (create only) and If-Match: ETAG
+        # (replace only that version), decided and written under one lock so that of two
+        # racing writers exactly one wins and the other gets 412.
+        if_none = self.headers.get("If-None-Match")
+        if_match = self.headers.get("If-Match")
+        with self.server.put_lock:
+            if if_none is not None or if_match is not None:
+                current = self._current_etag(full)
+                if (if_none == "*" and current is not None) or \
+                        (if_match is not None and if_match != current):
+                    self.server.conditional_refused += 1
+                    self._error(412, "PreconditionFailed",
+                                "At least one of the preconditions you specified did not hold")
+                    return
+            etag = self._write_atomically(full, body, self.headers.get("Content-Type"))
+            self.server.puts += 1
         self._reply(200, b"", extra={"ETag": etag})
+
+    def _current_etag(self, full):
+        """The ETag a GET of `full` would answer, or None when there is no such object."""
+        if not os.path.isfile(full):
+            return None
+        st = os.stat(full)
+        meta = self.server.meta.get(full)
+        if meta is not None and meta["mtime"] == st.st_mtime_ns and meta["size"] == st.st_size:
+            return meta["etag"]
+        with open(full, "rb") as f:
+            return f'"{hashlib.md5(f.read()).hexdigest()}"'
 
     def do_POST(self):
         raw_path, _, query = self.path.partition("?")
@@ -303,6 +337,7 @@ def main():
     ap.add_argument("--region", default="us-west-2")
     ap.add_argument("--ssm-params")
     ap.add_argument("--deny-prefix")
+    ap.add_argument("--log")
     cfg = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -310,6 +345,8 @@ def main():
     server.uploads = {}
     server.meta = {}
     server.puts = 0
+    server.put_lock = threading.Lock()
+    server.conditional_refused = 0
     server.ssm = {}
     if cfg.ssm_params:
         with open(cfg.ssm_params) as f:

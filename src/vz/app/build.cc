@@ -176,8 +176,10 @@ void PrintProgress(std::size_t done, std::size_t total,
             << std::flush;
 }
 
-SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim,
-                  const std::vector<std::string>& granules) {
+}  // namespace
+
+SortedJson StoreMeta(const BuildOptions& options, const std::string& concat_dim,
+                     const std::vector<std::string>& granules) {
   SortedJson meta = SortedJson::object();
   meta["granules"] = granules;
   meta["concat_dim"] = options.combine.new_dim.empty() ? concat_dim : options.combine.new_dim;
@@ -193,8 +195,6 @@ SortedJson MetaOf(const BuildOptions& options, const std::string& concat_dim,
   meta["vzgen_version"] = VZ_VERSION;
   return meta;
 }
-
-}  // namespace
 
 SortedJson ReportJson(const std::string& command, const std::string& output, std::size_t inputs,
                       const BuildReport& report, const refs::RefStore* store) {
@@ -277,6 +277,7 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
     report.requests += r->requests;
     report.rounds += r->rounds;
     for (const auto& w : r->warnings) report.warnings.push_back(fmt::format("{}: {}", input, w));
+    if (options.on_granule) options.on_granule(input, r->store);
     Status added = combiner->Add(std::move(r->store), input);
     if (!added.ok()) return fail_or_skip(input, std::move(added).error());
     report.used.push_back(input);
@@ -328,7 +329,7 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
       granules.push_back(CanonicalUrl(l));
     }
   }
-  store.meta = MetaOf(options, scanner.concat_dim(), granules);
+  store.meta = StoreMeta(options, scanner.concat_dim(), granules);
   for (const auto& a : store.arrays) report.references += a.entries.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return CombinedStore{std::move(store), std::move(report), true};

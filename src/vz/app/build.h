@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct BuildOptions {
   bool consolidated = false;  // also write .zmetadata
   // --group-dims given: it overrides the dimension naming a store recorded (append).
   bool group_dims_given = false;
+  // Called with each granule that scanned, before it is combined (in input order, from one
+  // thread): `vzgen shard` records its schema fingerprint.
+  std::function<void(const std::string& input, const refs::RefStore& granule)> on_granule;
 };
 
 struct BuildReport {
@@ -56,6 +60,10 @@ Result<CombinedStore> CombineInputs(std::optional<refs::RefStore> existing,
                                     const std::string& label,
                                     const std::vector<std::string>& inputs,
                                     const BuildOptions& options);
+
+// The store's "vzgen" key: how it was made (what append and merge reuse) and its granules.
+refs::SortedJson StoreMeta(const BuildOptions& options, const std::string& concat_dim,
+                           const std::vector<std::string>& granules);
 
 // The run report (docs/build.md) as JSON.
 refs::SortedJson ReportJson(const std::string& command, const std::string& output,

@@ -192,6 +192,13 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
   for (const auto& item : *items) {
     const Json& umm = Obj(item, "umm");
     const std::string ur = Str(umm, "GranuleUR");
+    const Json& item_meta = Obj(item, "meta");
+    const std::string concept_id = Str(item_meta, "concept-id");
+    std::int64_t revision = 0;
+    if (auto rev = item_meta.find("revision-id");
+        rev != item_meta.end() && rev->is_number_integer()) {
+      revision = rev->get<std::int64_t>();
+    }
     // The data files: netCDF/HDF5 names from DataGranule, else from the GET DATA links.
     std::vector<std::string> names;
     std::map<std::string, std::pair<std::uint64_t, std::string>> file_info;  // size, checksum
@@ -268,6 +275,9 @@ Result<CatalogResult> ParseGranulePage(const std::string& body) {
       }
       g.cycle = cycle;
       g.pass = pass;
+      g.granule_ur = ur;
+      g.concept_id = concept_id;
+      g.revision = revision;
       out.granules.push_back(std::move(g));
     }
   }

@@ -322,37 +322,9 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
   // URLs in either form: s3://bucket/key, or the catalog's https link for it (the seed's host
   // map when the catalog does not say). The same references give both stores.
   std::map<std::string, std::string> https_base;  // bucket -> "https://host/"
-  for (const auto& g : found->granules) {
-    if (g.s3_url.size() <= 5 || g.https_url.empty()) continue;
-    const std::string key = g.s3_url.substr(5);
-    if (g.https_url.size() > key.size() &&
-        g.https_url.compare(g.https_url.size() - key.size(), key.size(), key) == 0) {
-      https_base.emplace(key.substr(0, key.find('/')),
-                         g.https_url.substr(0, g.https_url.size() - key.size()));
-    }
-  }
-  auto to_kind = [&](const std::string& url, bool s3) -> Result<std::string> {
-    const bool is_s3 = url.rfind("s3://", 0) == 0;
-    if (s3) return is_s3 ? Result<std::string>(url) : S3TwinUrl(url);
-    if (!is_s3) return url;
-    const std::string key = url.substr(5);
-    auto base = https_base.find(key.substr(0, key.find('/')));
-    if (base != https_base.end()) return base->second + key;
-    return HttpsTwinUrl(url);
-  };
+  for (const auto& g : found->granules) AddHttpsBase(g.s3_url, g.https_url, https_base);
   auto map_store = [&](refs::RefStore store, bool s3) -> Result<refs::RefStore> {
-    for (auto& u : store.urls) {
-      VZ_ASSIGN_OR_RETURN(u, to_kind(u, s3));
-    }
-    SortedJson& granules = store.meta["granules"];
-    if (granules.is_array()) {
-      for (auto& gname : granules) {
-        if (!gname.is_string()) continue;
-        auto twin = to_kind(gname.get<std::string>(), s3);
-        if (twin.ok()) gname = *twin;
-      }
-    }
-    return store;
+    return MapStoreUrls(std::move(store), s3, https_base);
   };
 
   std::optional<refs::RefStore> existing;

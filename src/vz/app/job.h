@@ -25,6 +25,9 @@ struct CatalogGranule {
   std::optional<std::int64_t> pass;
   std::uint64_t size = 0;  // bytes, when the catalog says
   std::string checksum;    // "MD5:..." when the catalog says
+  std::string granule_ur;  // the catalog's identity of the granule (UMM-G GranuleUR)
+  std::string concept_id;  // "G...-PROVIDER"
+  std::int64_t revision = 0;
 };
 
 struct CatalogResult {

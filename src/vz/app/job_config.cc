@@ -71,8 +71,9 @@ Result<JobConfig> JobConfigFromEnvironment(const std::function<std::string(const
   }
   const std::string mode = getenv("VZ_JOB_MODE");
   if (!mode.empty()) c.mode = mode;
-  if (c.mode != "build" && c.mode != "append") {
-    return InvalidArgument(fmt::format("VZ_JOB_MODE '{}' is neither build nor append", c.mode));
+  if (c.mode != "build" && c.mode != "append" && c.mode != "plan" && c.mode != "publish") {
+    return InvalidArgument(fmt::format(
+        "VZ_JOB_MODE '{}' is none of build, append, plan, shard, merge, publish", c.mode));
   }
   const std::string access = getenv("VZ_ACCESS");
   if (!access.empty()) c.access = access;

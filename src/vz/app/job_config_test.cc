@@ -45,7 +45,7 @@ TEST(JobConfig, BadSettingsNameTheVariable) {
       {{{"COLLECTION", "a b"}}, "COLLECTION 'a b'"},
       {{{"COLLECTION", "X"}, {"OUTPUT_BUCKET", "Bad_Bucket"}}, "OUTPUT_BUCKET 'Bad_Bucket'"},
       {{{"COLLECTION", "X"}, {"SSM_EDL_USERNAME", "/u"}}, "SSM_EDL_USERNAME and SSM_EDL_PASSWORD"},
-      {{{"COLLECTION", "X"}, {"VZ_JOB_MODE", "merge"}}, "VZ_JOB_MODE 'merge'"},
+      {{{"COLLECTION", "X"}, {"VZ_JOB_MODE", "rebuild"}}, "VZ_JOB_MODE 'rebuild'"},
       {{{"COLLECTION", "X"}, {"VZ_ACCESS", "ftp"}}, "VZ_ACCESS 'ftp'"},
       {{{"COLLECTION", "X"}, {"CPU_COUNT", "many"}}, "CPU_COUNT 'many'"},
       {{{"COLLECTION", "X"}, {"VZ_METADATA", "xml"}},

@@ -54,6 +54,44 @@ Result<refs::RefStore> WithTwinUrls(const refs::RefStore& store, const std::stri
   return out;
 }
 
+void AddHttpsBase(const std::string& s3_url, const std::string& https_url,
+                  std::map<std::string, std::string>& https_base) {
+  if (s3_url.size() <= 5 || s3_url.rfind("s3://", 0) != 0 || https_url.empty()) return;
+  const std::string key = s3_url.substr(5);
+  if (https_url.size() > key.size() &&
+      https_url.compare(https_url.size() - key.size(), key.size(), key) == 0) {
+    https_base.emplace(key.substr(0, key.find('/')),
+                       https_url.substr(0, https_url.size() - key.size()));
+  }
+}
+
+Result<std::string> TwinUrl(const std::string& url, bool s3,
+                            const std::map<std::string, std::string>& https_base) {
+  const bool is_s3 = url.rfind("s3://", 0) == 0;
+  if (s3) return is_s3 ? Result<std::string>(url) : S3TwinUrl(url);
+  if (!is_s3) return url;
+  const std::string key = url.substr(5);
+  auto base = https_base.find(key.substr(0, key.find('/')));
+  if (base != https_base.end()) return base->second + key;
+  return HttpsTwinUrl(url);
+}
+
+Result<refs::RefStore> MapStoreUrls(refs::RefStore store, bool s3,
+                                    const std::map<std::string, std::string>& https_base) {
+  for (auto& u : store.urls) {
+    VZ_ASSIGN_OR_RETURN(u, TwinUrl(u, s3, https_base));
+  }
+  if (store.meta.is_object() && store.meta.contains("granules") &&
+      store.meta["granules"].is_array()) {
+    for (auto& name : store.meta["granules"]) {
+      if (!name.is_string()) continue;
+      auto twin = TwinUrl(name.get<std::string>(), s3, https_base);
+      if (twin.ok()) name = *twin;
+    }
+  }
+  return store;
+}
+
 std::string StoreFileName(const std::string& collection, const std::string& start,
                           const std::string& end, const std::string& kind) {
   if (start.empty() && end.empty()) return fmt::format("{}_virtual_{}.json", collection, kind);

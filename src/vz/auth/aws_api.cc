@@ -323,6 +323,47 @@ Status S3PutObject(const std::string& s3_url, const std::string& data, const Aws
   return Ok();
 }
 
+Result<bool> S3PutObjectIf(const std::string& s3_url, const std::string& data,
+                           const AwsEndpoint& endpoint, const std::string& if_match,
+                           const std::string& content_type) {
+  VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
+  std::vector<std::pair<std::string, std::string>> headers = {{"content-type", content_type},
+                                                              {"content-md5", ContentMd5(data)}};
+  if (if_match == "*") {
+    headers.emplace_back("if-none-match", "*");
+  } else {
+    headers.emplace_back("if-match", if_match);
+  }
+  // No retries: a retried conditional PUT whose first attempt did land would report a loss.
+  auto r = AwsRequest("PUT", url, headers, data, endpoint, "s3");
+  if (!r.ok()) return std::move(r).error().Annotate("uploading " + s3_url);
+  if (r->status == 412 || r->status == 409 || (r->status == 404 && if_match != "*")) {
+    return false;
+  }
+  if (r->status != 200) return S3Error(*r, "uploading " + s3_url);
+  return true;
+}
+
+Result<std::optional<std::string>> S3ObjectEtag(const std::string& s3_url,
+                                                const AwsEndpoint& endpoint) {
+  VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
+  auto r = WithRetries([&] { return AwsRequest("HEAD", url, {}, "", endpoint, "s3"); });
+  if (!r.ok()) return std::move(r).error().Annotate("reading " + s3_url);
+  if (r->status == 404) return std::optional<std::string>();
+  if (r->status != 200) return S3Error(*r, "reading " + s3_url);
+  auto etag = r->headers.find("etag");
+  return std::optional<std::string>(etag == r->headers.end() ? "" : etag->second);
+}
+
+Result<S3Object> S3GetObjectWithEtag(const std::string& s3_url, const AwsEndpoint& endpoint) {
+  VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
+  auto r = WithRetries([&] { return AwsRequest("GET", url, {}, "", endpoint, "s3"); });
+  if (!r.ok()) return std::move(r).error().Annotate("reading " + s3_url);
+  if (r->status != 200) return S3Error(*r, "reading " + s3_url);
+  auto etag = r->headers.find("etag");
+  return S3Object{std::move(r->body), etag == r->headers.end() ? "" : etag->second};
+}
+
 Result<std::string> S3GetObject(const std::string& s3_url, const AwsEndpoint& endpoint) {
   VZ_ASSIGN_OR_RETURN(const std::string url, ObjectUrl(s3_url, endpoint));
   VZ_ASSIGN_OR_RETURN(auto r,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,26 @@ Result<std::string> SsmGetParameter(const std::string& name, const AwsEndpoint& 
 Status S3PutObject(const std::string& s3_url, const std::string& data, const AwsEndpoint& endpoint,
                    const std::string& content_type = "application/json",
                    std::uint64_t part_size = 64ull << 20);
+
+// A conditional single PUT (S3's conditional writes): `if_match` "*" sends If-None-Match: *
+// (create the object only when it does not exist), anything else If-Match: <ETag> (replace only
+// that version). Returns false when the condition did not hold (412, or 409 when S3 saw a
+// concurrent conditional write), true when the object was written.
+Result<bool> S3PutObjectIf(const std::string& s3_url, const std::string& data,
+                           const AwsEndpoint& endpoint, const std::string& if_match,
+                           const std::string& content_type = "application/json");
+
+struct S3Object {
+  std::string body;
+  std::string etag;  // as S3 answers it, quotes included
+};
+
+// HEAD of an S3 object: its ETag, or nullopt when it does not exist.
+Result<std::optional<std::string>> S3ObjectEtag(const std::string& s3_url,
+                                                const AwsEndpoint& endpoint);
+
+// GET of a whole S3 object with its ETag. kNotFound when it does not exist.
+Result<S3Object> S3GetObjectWithEtag(const std::string& s3_url, const AwsEndpoint& endpoint);
 
 // GET of a whole S3 object (used to read a published store back for append). kNotFound when
 // the object does not exist.

@@ -17,6 +17,7 @@
 #include "vz/app/catalog.h"
 #include "vz/app/job.h"
 #include "vz/app/runtime_options.h"
+#include "vz/app/plan.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
@@ -254,10 +255,75 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   verify->add_flag("-q,--quiet", quiet, "print only failures");
 
+  // Scale-out (docs/job.md): plan -> shard (one per index, any order) -> merge -> publish.
+  CLI::App* plan = app.add_subcommand(
+      "plan", "fix a collection's granules, their order and shards for shard/merge (docs/job.md)");
+  vz::app::PlanOptions plan_options;
+  std::string format = "json";
+  plan->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
+  plan->add_option("-o,--output", plan_options.output,
+                   "where runs are written: a directory or s3://bucket/prefix/ (the run is "
+                   "<output>/<run id>/)")
+      ->required();
+  plan->add_option("--collection", collection, "plan a collection found in CMR instead of FILES");
+  plan->add_option("--start", start_date, "with --collection: first day (M-D-YYYY or ISO 8601)");
+  plan->add_option("--end", end_date, "with --collection: last day, included");
+  plan->add_option("--cmr-url", cmr_url, "CMR search endpoint (default $VZ_CMR_URL, else NASA's)");
+  plan->add_option("--access", access, "with --collection: https (default) or direct (s3)")
+      ->check(CLI::IsMember({"https", "direct"}));
+  add_filters(plan);
+  plan->add_option("--shard-size", plan_options.shard_size, "granules per shard (default 1000)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
+  plan->add_option("--format", format, "the merged store's format: json (the only one for now)");
+  plan->add_option("--concat-dim", build_options.combine.concat_dim,
+                   "dimension to concatenate along (default: the unlimited one, else time)");
+  plan->add_option("--new-dim", build_options.combine.new_dim,
+                   "concatenate along this new leading dimension instead (Level-2 swaths)");
+  plan->add_option("--granule-coord", build_options.combine.granule_coord,
+                   "values of the new dimension: index, attr:NAME, var:NAME or regex:PATTERN");
+  plan->add_option("--granule-table", granule_table, "CSV of more coordinates along --new-dim");
+  plan->add_option("--loadable-vars", loadable, "comma-separated variables to decode and embed");
+  plan->add_option("--identical-vars", identical,
+                   "comma-separated variables taken from the first granule unchecked");
+  plan->add_option("--on-error", on_error, "fail (default) or skip a bad granule in its shard")
+      ->check(CLI::IsMember({"fail", "skip"}));
+  plan->add_option("--inline-threshold", build_options.scan.kerchunk.inline_threshold,
+                   "embed chunks smaller than this many bytes (default 500; 0 disables)")
+      ->check(CLI::Range(std::uint64_t{0}, kMaxBytes));
+  plan->add_flag("--consolidated", build_options.consolidated,
+                 "the merged store also has .zmetadata");
+  CLI::App* shard = app.add_subcommand(
+      "shard", "combine one shard of a plan (exits 0 at once when it is already done)");
+  std::string run_dir;
+  std::uint64_t shard_index = 0;
+  std::string index_env;
+  shard->add_option("run", run_dir, "the run: <output>/<run id>/ as plan printed it")->required();
+  auto* index_opt = shard->add_option("--index", shard_index, "the shard index (0, 1, ...)");
+  shard
+      ->add_option("--index-env", index_env,
+                   "read the index from this variable (AWS_BATCH_JOB_ARRAY_INDEX, "
+                   "JOB_COMPLETION_INDEX)")
+      ->excludes(index_opt);
+  shard->add_option("-j,--jobs", build_options.jobs, "granules scanned at once")
+      ->check(CLI::Range(1u, 1024u));
+  shard->add_option("--concurrency", concurrency, "HTTP/S3 requests in flight (default 128)")
+      ->check(CLI::Range(1L, 1024L));
+  shard->add_flag("-q,--quiet", quiet, "no progress line");
+  CLI::App* merge = app.add_subcommand(
+      "merge", "merge a run's shards, in plan order, into RUN/merged/store.json");
+  merge->add_option("run", run_dir, "the run")->required();
+  merge->add_option("--format", format, "json (the only format for now)");
+  CLI::App* publish = app.add_subcommand(
+      "publish", "put a merged run's store in place (refuses to replace a newer run's)");
+  std::string publish_to;
+  publish->add_option("run", run_dir, "the run")->required();
+  publish->add_option("--to", publish_to, "a directory or s3://bucket/prefix/")->required();
+
   std::string ca_bundle;
   std::string timeout;
   std::string connect_timeout;
-  for (CLI::App* cmd : {scan, inspect, build, append, verify, search}) {
+  for (CLI::App* cmd :
+       {scan, inspect, build, append, verify, search, plan, shard, merge, publish}) {
     cmd->add_option("--ca-bundle", ca_bundle,
                     "PEM file of the CAs that TLS is verified with, for private endpoints "
                     "(default $VZ_CA_BUNDLE, else the system's)");
@@ -286,10 +352,11 @@ int Run(int argc, char** argv) {
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
       first != "build" && first != "append" && first != "verify" && first != "search" &&
-      first != "job") {
-    std::cerr
-        << "vzgen: error: unknown command '" << argv[1]
-        << "' (commands: scan, inspect, build, append, verify, search, job; see vzgen --help)\n";
+      first != "job" && first != "plan" && first != "shard" && first != "merge" &&
+      first != "publish") {
+    std::cerr << "vzgen: error: unknown command '" << argv[1]
+              << "' (commands: scan, inspect, build, append, verify, search, job, plan, shard, "
+                 "merge, publish; see vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -314,7 +381,8 @@ int Run(int argc, char** argv) {
     return v == nullptr ? std::string() : std::string(v);
   };
   // `search` and `build --collection` find granules in CMR (and the job its own credentials).
-  const bool catalog_run = search->parsed() || (build->parsed() && !collection.empty());
+  const bool catalog_run = search->parsed() || (build->parsed() && !collection.empty()) ||
+                           (plan->parsed() && !collection.empty());
   {
     vz::app::RuntimeFlags flags{ca_bundle,          timeout,     connect_timeout,
                                 s3_credentials_url, concurrency, !job->parsed() && !catalog_run};
@@ -411,6 +479,74 @@ int Run(int argc, char** argv) {
                              found->granules.size(), found->without_data.size());
     return kExitOk;
   }
+  if (plan->parsed()) {
+    if (inputs.empty() == collection.empty()) {
+      std::cerr << "vzgen: error: plan needs FILES or --collection (not both; see vzgen --help)\n";
+      return kExitUsage;
+    }
+    plan_options.inputs = inputs;
+    plan_options.search = with_filters({});
+    plan_options.search.collection = collection;
+    plan_options.search.start_date = start_date;
+    plan_options.search.end_date = end_date;
+    plan_options.search.level2 = "auto";
+    plan_options.cmr_url = cmr_url;
+    plan_options.access = access;
+    plan_options.format = format;
+    build_options.loadable_vars = SplitList(loadable);
+    for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
+    build_options.skip_bad = on_error == "skip";
+    if (!granule_table.empty()) {
+      auto table = vz::app::ReadGranuleTable(granule_table);
+      if (!table.ok()) return Report(std::move(table).error());
+      build_options.combine.extra_coords = std::move(*table);
+    }
+    plan_options.build = build_options;
+    auto planned = vz::app::MakePlan(plan_options);
+    if (!planned.ok()) return Report(std::move(planned).error());
+    std::cout << fmt::format(
+        "run {}: {} granules in {} shards of up to {} ({} duplicates left "
+        "out)\n{}\n",
+        planned->run_id, planned->granules, planned->shards, plan_options.shard_size,
+        planned->duplicates, planned->run);
+    return kExitOk;
+  }
+  if (shard->parsed()) {
+    if (shard->count("--index") == 0 && index_env.empty()) {
+      std::cerr << "vzgen: error: shard needs --index N or --index-env VAR (see vzgen --help)\n";
+      return kExitUsage;
+    }
+    if (!index_env.empty()) {
+      auto index = vz::app::ShardIndexFromEnvironment(index_env);
+      if (!index.ok()) return Report(std::move(index).error());
+      shard_index = *index;
+    }
+    vz::app::SetRemoteConcurrency(concurrency);
+    auto done = vz::app::RunShard(run_dir, shard_index, build_options.jobs, !quiet);
+    if (!done.ok())
+      return Report(std::move(done).error().Annotate(fmt::format("shard {}", shard_index)));
+    std::cout << fmt::format(
+        "shard {}: {}\n", shard_index,
+        done->already_done ? "already done (its _SUCCESS is there); nothing read"
+        : done->lost
+            ? "done, but another attempt finished first (same result)"
+            : fmt::format("{} granules combined, {} skipped", done->granules, done->skipped));
+    return kExitOk;
+  }
+  if (merge->parsed()) {
+    auto merged = vz::app::MergeRun(run_dir, format);
+    if (!merged.ok()) return Report(std::move(merged).error());
+    std::cout << fmt::format("{} granules, {} references: {}\n", merged->granules,
+                             merged->references, merged->store);
+    return kExitOk;
+  }
+  if (publish->parsed()) {
+    auto published = vz::app::PublishRun(run_dir, publish_to);
+    if (!published.ok()) return Report(std::move(published).error());
+    if (published->already_published) std::cout << "already published; stores written again\n";
+    for (const auto& w : published->written) std::cout << w << "\n";
+    return kExitOk;
+  }
   auto run_job = [&](const vz::app::JobConfig& c) {
     vz::app::JobEnvironment je;
     je.getenv = env;
@@ -422,6 +558,7 @@ int Run(int argc, char** argv) {
     };
     return vz::app::RunJob(c, je);
   };
+  if (job->parsed() && vz::app::IsJobStep(env("VZ_JOB_MODE"))) return vz::app::RunJobStep(env);
   if (job->parsed()) {
     auto config = vz::app::JobConfigFromEnvironment(env);
     if (!config.ok()) {
