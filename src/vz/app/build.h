@@ -28,6 +28,8 @@ struct BuildOptions {
   unsigned jobs = 0;          // granules scanned at once; 0 = a default for local or remote input
   bool progress = false;      // a progress line on standard error
   bool consolidated = false;  // also write .zmetadata
+  // The store format (formats.h): "" = json for build, the existing store's for append.
+  std::string format;
 };
 
 struct BuildReport {
@@ -70,7 +72,7 @@ void OptionsFromStore(const refs::SortedJson& meta, BuildOptions& options);
 
 // Adds `inputs` to the existing store at `store`, which is replaced atomically; inputs whose
 // URL is already in the store are left out. Options the store was built with are reused unless
-// given again.
+// given again. The store keeps its format; a different options.format is an error.
 Result<BuildReport> Append(const std::string& store, const std::vector<std::string>& inputs,
                            BuildOptions options);
 

@@ -16,6 +16,7 @@
 #include "vz/app/atomic_file.h"
 #include "vz/app/build.h"
 #include "vz/app/catalog.h"
+#include "vz/app/formats.h"
 #include "vz/app/job.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
@@ -187,6 +188,10 @@ int Run(int argc, char** argv) {
     cmd->add_flag("-q,--quiet", quiet, "no warnings and no progress line");
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
+    cmd->add_option("--format", build_options.format,
+                    "store format: json (default), parquet or icechunk (docs/usage.md); append "
+                    "keeps the store's")
+        ->check(CLI::IsMember(vz::app::StoreFormatNames()));
     add_cache_options(cmd, build_options.scan.cache);
   };
   CLI::App* build = app.add_subcommand(
@@ -228,6 +233,18 @@ int Run(int argc, char** argv) {
   append->add_option("store", store, "the existing store (JSON)")->required();
   append->add_option("files", inputs, "granules to add")->required();
   add_combine_options(append);
+
+  CLI::App* convert = app.add_subcommand(
+      "convert", "write a store (any tool's kerchunk JSON, or Parquet) in another format");
+  std::string convert_format;
+  convert->add_option("store", store, "the store (JSON path or URL, or a Parquet directory)")
+      ->required();
+  convert->add_option("--format", convert_format, "json, parquet or icechunk")
+      ->required()
+      ->check(CLI::IsMember(vz::app::StoreFormatNames()));
+  convert->add_option("-o,--output", output, "the new store")->required();
+  convert->add_flag("--force", force, "JSON output: replace a file that is not a reference store");
+  convert->add_flag("--consolidated", build_options.consolidated, "JSON output: also .zmetadata");
 
   CLI::App* search = app.add_subcommand(
       "search", "list a collection's granules from CMR (name, time, s3 and https links)");
@@ -278,10 +295,10 @@ int Run(int argc, char** argv) {
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
       first != "build" && first != "append" && first != "verify" && first != "search" &&
-      first != "job") {
-    std::cerr
-        << "vzgen: error: unknown command '" << argv[1]
-        << "' (commands: scan, inspect, build, append, verify, search, job; see vzgen --help)\n";
+      first != "job" && first != "convert") {
+    std::cerr << "vzgen: error: unknown command '" << argv[1]
+              << "' (commands: scan, inspect, build, append, convert, verify, search, job; see "
+                 "vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -358,6 +375,17 @@ int Run(int argc, char** argv) {
   if (inspect->parsed()) {
     if (auto st = vz::app::CheckInputsAreFiles({input}); !st.ok()) return Report(st);
     return Report(vz::app::Inspect(input, options, std::cout));
+  }
+  if (convert->parsed()) {
+    auto checked = vz::app::FindStoreFormat(convert_format);
+    if (!checked.ok()) return Report(std::move(checked).error());
+    if (auto st = vz::app::CheckStoreOutput(output, convert_format, {store}, force); !st.ok()) {
+      return Report(st);
+    }
+    vz::app::SetInterruptOutput(output);
+    vz::app::FormatWriteOptions wo;
+    wo.consolidated = build_options.consolidated;
+    return Report(vz::app::ConvertStore(store, output, convert_format, wo));
   }
   if (verify->parsed()) {
     auto loaded = vz::app::LoadStore(store);
@@ -500,11 +528,18 @@ int Run(int argc, char** argv) {
     const std::string target = build->parsed() ? output : store;
     std::vector<std::string> everything = *expanded;
     everything.insert(everything.end(), inputs.begin(), inputs.end());
+    const std::string there = vz::app::DetectStoreFormat(target);
+    // append keeps the store's format (vz::app::Append refuses a different --format).
+    const bool known = there == "json" || there == "parquet" || there == "icechunk";
+    const std::string format = append->parsed() && known      ? there
+                               : build_options.format.empty() ? "json"
+                                                              : build_options.format;
+    if (auto f = vz::app::FindStoreFormat(format); !f.ok()) return Report(std::move(f).error());
     if (append->parsed()) {
-      if (auto st = vz::app::CheckInputsAreFiles({store}); !st.ok()) return Report(st);
-    } else if (auto st = vz::app::CheckOutputTarget(target, vz::app::OutputKind::kReferenceStore,
-                                                    everything, force);
-               !st.ok()) {
+      if (format == "json") {
+        if (auto st = vz::app::CheckInputsAreFiles({store}); !st.ok()) return Report(st);
+      }
+    } else if (auto st = vz::app::CheckStoreOutput(target, format, everything, force); !st.ok()) {
       return Report(st);
     }
     const std::string report_path =
@@ -543,10 +578,8 @@ int Run(int argc, char** argv) {
   return kExitUsage;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  vz::app::InstallInterruptHandlers();
+// Every command, with errors that escape as one line.
+int Main(int argc, char** argv) {
   try {
     const int code = Run(argc, argv);
     // Output that could not be written (a full disk, a closed pipe) is an error, on every
@@ -565,3 +598,15 @@ int main(int argc, char** argv) {
   }
   return kExitFailed;
 }
+
+}  // namespace
+
+#ifdef VZ_CLI_LIBRARY
+// The Python package's console command runs this, with its writers registered (formats.h).
+int VzgenMain(int argc, char** argv) { return Main(argc, argv); }
+#else
+int main(int argc, char** argv) {
+  vz::app::InstallInterruptHandlers();
+  return Main(argc, argv);
+}
+#endif
