@@ -32,6 +32,32 @@ from .store import ArrayRefs, Error, Store
 DEFAULT_RECORD_SIZE = 100_000
 
 
+def _schema(pa: Any) -> Any:
+    """The record files' schema, with the pandas metadata fsspec's reader (pandas + fastparquet)
+    needs to give offset and size back as int64 (without it they come back as floats, which
+    file systems refuse as offsets)."""
+    import pandas as pd
+
+    template = pd.DataFrame(
+        {
+            "path": pd.Series([], dtype=object),
+            "offset": pd.Series([], dtype="int64"),
+            "size": pd.Series([], dtype="int64"),
+            "raw": pd.Series([], dtype=object),
+        }
+    )
+    pandas_meta = pa.Schema.from_pandas(template, preserve_index=False).metadata
+    return pa.schema(
+        [
+            pa.field("path", pa.string()),
+            pa.field("offset", pa.int64(), nullable=False),
+            pa.field("size", pa.int64(), nullable=False),
+            pa.field("raw", pa.binary()),
+        ],
+        metadata=pandas_meta,
+    )
+
+
 def _grid(a: ArrayRefs) -> list[int]:
     return [math.ceil(s / c) if c else 0 for s, c in zip(a.shape, a.chunks)]
 
@@ -90,6 +116,7 @@ def _write_array(pa: Any, pq: Any, urls: Any, a: ArrayRefs, d: str, record_size:
     col_size = np.zeros(span, dtype=np.int64)
     col_size[rows] = sizes
     os.makedirs(d, exist_ok=True)
+    schema = _schema(pa)
     by_record: dict[int, dict[int, bytes]] = {}
     for row, b in inline.items():
         by_record.setdefault(row // record_size, {})[row % record_size] = b
@@ -103,12 +130,7 @@ def _write_array(pa: Any, pq: Any, urls: Any, a: ArrayRefs, d: str, record_size:
         else:
             raw = pa.nulls(record_size, type=pa.binary())
         table = pa.table(
-            {
-                "path": path,
-                "offset": pa.array(col_offset[lo:hi]),
-                "size": pa.array(col_size[lo:hi]),
-                "raw": raw,
-            }
+            [path, pa.array(col_offset[lo:hi]), pa.array(col_size[lo:hi]), raw], schema=schema
         )
         pq.write_table(table, f"{d}/refs.{r}.parq", compression="zstd", write_statistics=False)
 
