@@ -282,6 +282,15 @@ def main():
         check("profile: the job's store equals a local build of the granules both searches found",
               rc == 0 and os.path.exists(pstore) and
               normalise(open(pstore).read()) == normalise(open(two).read()), err[-600:])
+        # VZ_FORMAT: a name that is no format, and Parquet from the program built without
+        # Python, are bad configuration (exit 2) before anything is searched or written.
+        for formats, words in (("json,xml", "'xml' is none of json, parquet, icechunk"),
+                               ("json,parquet", "the parquet format needs the Python package")):
+            fdir = os.path.join(work, "format_out")
+            rc, lines, err = job(dict(env, VZ_PROFILE=profile, OUTPUT_BUCKET="",
+                                      STAGING_BUCKET="", VZ_OUTPUT_DIR=fdir, VZ_FORMAT=formats))
+            check(f"VZ_FORMAT={formats}: exit 2 naming the problem, nothing written",
+                  rc == 2 and words in err and not os.path.exists(fdir), err[-400:])
         # A full disk under the local output: the job fails naming the path and the reason, and
         # the store published before survives byte for byte (a small tmpfs; needs root).
         if os.geteuid() == 0 and os.path.exists(pstore):
