@@ -108,8 +108,8 @@ nb::object ToStore(std::shared_ptr<const RefStore> store) {
   nb::list modified;
   for (std::size_t i = 0; i < store->urls.size(); ++i) {
     urls.append(store->urls[i]);
-    checksums.append(i < store->checksums.size() ? nb::object(nb::str(store->checksums[i].c_str()))
-                                                 : nb::none());
+    const bool etag = i < store->checksums.size() && !store->checksums[i].empty();
+    checksums.append(etag ? nb::object(nb::str(store->checksums[i].c_str())) : nb::none());
     modified.append(i < store->last_modified.size() && store->last_modified[i] != 0
                         ? nb::object(nb::int_(store->last_modified[i]))
                         : nb::none());
@@ -134,6 +134,14 @@ std::vector<T> Column(nb::handle obj, std::size_t expect, const std::string& wha
 RefStore FromStore(nb::handle obj) {
   RefStore store;
   for (nb::handle u : obj.attr("urls")) store.urls.push_back(nb::cast<std::string>(u));
+  for (nb::handle c : obj.attr("checksums")) {
+    store.checksums.push_back(c.is_none() ? std::string() : nb::cast<std::string>(c));
+  }
+  for (nb::handle t : obj.attr("last_modified")) {
+    store.last_modified.push_back(t.is_none() ? 0 : nb::cast<std::int64_t>(t));
+  }
+  if (store.checksums.size() != store.urls.size()) store.checksums.clear();
+  if (store.last_modified.size() != store.urls.size()) store.last_modified.clear();
   for (nb::handle g : obj.attr("groups")) {
     auto t = nb::cast<nb::tuple>(g);
     store.groups.push_back({nb::cast<std::string>(t[0]), FromPython(t[1])});

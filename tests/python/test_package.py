@@ -61,6 +61,7 @@ def test_columns_view_the_core_without_copies(granules):
     assert sst.coords.shape == (len(granules) * 4, 3)
     assert not sst.offsets.flags.owndata and sst.offsets.base is not None
     assert not sst.offsets.flags.writeable
+    assert store.checksums == [None] * len(store.urls)  # local files have no ETag
     assert [store.urls[i] for i in sst.path_ids[::4]] == [os.path.abspath(g) for g in granules]
     with h5py.File(granules[1]) as f:  # the first chunk of the second granule
         assert sst.offsets[4] == f["sst"].id.get_chunk_info(0).byte_offset

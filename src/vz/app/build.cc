@@ -140,6 +140,14 @@ class GranuleScanner {
     if (adapt) LearnFirstRead(file.cache->front_extent());
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
+    // The granule's ETag as its server sent it (HTTP and S3; none for local files), so that
+    // formats that hold one (Icechunk) can refuse chunks of a granule changed since.
+    if (auto info = file.raw->Stat(); info.ok() && !info->etag.empty()) {
+      out.store.checksums.assign(out.store.urls.size(), "");
+      for (std::size_t u = 0; u < out.store.urls.size(); ++u) {
+        if (out.store.urls[u] == file.raw->url()) out.store.checksums[u] = info->etag;
+      }
+    }
     out.warnings = std::move(ds.warnings);
     out.bytes = counted.bytes();
     out.requests = counted.requests();
