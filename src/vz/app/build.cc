@@ -576,6 +576,12 @@ Result<BuildReport> Append(const std::string& store_path, const std::vector<std:
         store_path, there, options.format));
   }
   if (!there.empty() && there != "other") options.format = there;
+  if (there == "icechunk") {
+    return Unsupported(fmt::format(
+        "{} is an Icechunk repository: vzgen append does not add to Icechunk repositories yet "
+        "(build it again with --format icechunk)",
+        store_path));
+  }
   refs::RefStore store;
   if (there == "json") {
     std::ifstream f(store_path, std::ios::binary);
