@@ -93,8 +93,8 @@ def test_parquet_record_files_split_in_chunk_order(granules, tmp_path):
     for a, b in zip(store.arrays, back.arrays):
         assert a.name == b.name and a.raw == b.raw and a.zarray == b.zarray
         np.testing.assert_array_equal(a.offsets, b.offsets)
-        np.testing.assert_array_equal(a.coords.reshape(len(a.offsets), -1),
-                                      b.coords.reshape(len(b.offsets), -1))
+        if len(a.offsets):  # arrays held in memory have no entries
+            np.testing.assert_array_equal(a.coords, b.coords)
         assert [store.urls[i] for i in a.path_ids] == [back.urls[i] for i in b.path_ids]
     assert_same_values(opened(sys.executable, tmp_path / "s.parq"), truth(granules))
 
