@@ -195,7 +195,7 @@ int Run(int argc, char** argv) {
     add_cache_options(cmd, build_options.scan.cache);
   };
   CLI::App* build = app.add_subcommand(
-      "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
+      "build", "combine many granules into one store (kerchunk JSON; --format for others)");
   build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
   build->add_option("-o,--output", output,
                     "output store (JSON; not -: a store is written atomically, with its report "
