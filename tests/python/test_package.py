@@ -207,3 +207,13 @@ def test_bad_input_is_a_vzgen_error(tmp_path):
         vzgen.read(str(tmp_path / "none.json"))
     with pytest.raises(TypeError, match="unknown build options: loadable"):
         vzgen.build([str(tmp_path / "bad.nc")], loadable=["x"])
+
+
+def test_the_job_publishes_parquet_twins(console):
+    """tests/e2e/job.py with the package's vzgen: the whole job against the loopback servers,
+    and VZ_FORMAT=json,parquet publishing ..._virtual_s3.parq/ and ..._virtual_https.parq/."""
+    job = os.path.join(os.environ["VZGEN_SOURCE"], "tests", "e2e", "job.py")
+    r = subprocess.run([sys.executable, job, "--vzgen", console, "--package"], check=False,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-1000:]
+    assert "PASS VZ_FORMAT=json,parquet: JSON and Parquet twins published" in r.stdout
