@@ -18,8 +18,9 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libgtest-dev libfmt-dev libcli11-d
   libdeflate-dev libcurl4-openssl-dev libjemalloc-dev libxml2-dev
 # The Python readers of the tests come from PyPI (tests/requirements/*.txt), not from Debian;
 # python3-numpy/-h5py/-netcdf4 remain for bench/gen_granules.py and tools/demo.sh.
+# python3-dev: Python.h for the package wheel (e2e.package).
 DEB_TEST := python3 python3-venv python3-numpy python3-h5py python3-netcdf4 netcdf-bin time bc \
-  nginx-light clang-format openssl
+  nginx-light clang-format openssl python3-dev
 # Node.js for the zarrita reader check: Debian's nodejs + npm, unless a node and npm are already
 # on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
 DEB_JS := nodejs npm

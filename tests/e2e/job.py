@@ -98,6 +98,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vzgen", required=True)
     ap.add_argument("--keep")
+    ap.add_argument("--package", action="store_true",
+                    help="--vzgen is the Python package's command (it writes Parquet)")
     args = ap.parse_args()
     vzgen = os.path.abspath(args.vzgen)
     work = args.keep or tempfile.mkdtemp(prefix="vz_job_")
@@ -282,6 +284,27 @@ def main():
         check("profile: the job's store equals a local build of the granules both searches found",
               rc == 0 and os.path.exists(pstore) and
               normalise(open(pstore).read()) == normalise(open(two).read()), err[-600:])
+        # VZ_FORMAT: a name that is no format, and Parquet from the program built without
+        # Python, are bad configuration (exit 2) before anything is searched or written; the
+        # package's vzgen publishes Parquet twins beside the JSON stores, with the same values.
+        for formats, words in (("json,xml", "'xml' is none of json, parquet, icechunk"),
+                               ("json,parquet", "the parquet format needs the Python package")):
+            fdir = os.path.join(work, "format_out")
+            shutil.rmtree(fdir, ignore_errors=True)
+            rc, lines, err = job(dict(env, VZ_PROFILE=profile, OUTPUT_BUCKET="",
+                                      STAGING_BUCKET="", VZ_ACCESS="https", VZ_OUTPUT_DIR=fdir,
+                                      VZ_FORMAT=formats))
+            if args.package and formats == "json,parquet":
+                stem = os.path.join(fdir, f"virtual_collections/{COLL}/{COLL}_1-1-2023_to_"
+                                    "12-31-2023_virtual_")
+                check("VZ_FORMAT=json,parquet: JSON and Parquet twins published",
+                      rc == 0 and all(os.path.isfile(os.path.join(stem + k + ".parq",
+                                                                  ".zmetadata"))
+                                      for k in ("s3", "https")) and
+                      os.path.isfile(stem + "https.json"), err[-600:])
+                continue
+            check(f"VZ_FORMAT={formats}: exit 2 naming the problem, nothing written",
+                  rc == 2 and words in err and not os.path.exists(fdir), err[-400:])
         # A full disk under the local output: the job fails naming the path and the reason, and
         # the store published before survives byte for byte (a small tmpfs; needs root).
         if os.geteuid() == 0 and os.path.exists(pstore):

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "vz/app/atomic_file.h"
+#include "vz/app/formats.h"
 #include "vz/app/sources.h"
 #include "vz/base/ordered_parallel.h"
 #include "vz/io/byte_source.h"
@@ -138,6 +139,14 @@ class GranuleScanner {
     if (adapt && file.sidecar == nullptr) LearnFirstRead(file.cache->front_extent());
     Scanned out;
     VZ_ASSIGN_OR_RETURN(out.store, refs::ToRefStore(ds));
+    // The granule's ETag as its server sent it (HTTP and S3; none for local files), so that
+    // formats that hold one (Icechunk) can refuse chunks of a granule changed since.
+    if (auto info = file.raw->Stat(); info.ok() && !info->etag.empty()) {
+      out.store.checksums.assign(out.store.urls.size(), "");
+      for (std::size_t u = 0; u < out.store.urls.size(); ++u) {
+        if (out.store.urls[u] == file.raw->url()) out.store.checksums[u] = info->etag;
+      }
+    }
     out.warnings = std::move(ds.warnings);
     out.bytes = file.bytes();
     out.requests = file.requests();
@@ -359,15 +368,14 @@ Result<BuildReport> Combine(std::optional<refs::RefStore> existing, const std::s
                             const std::vector<std::string>& inputs, const std::string& output,
                             const BuildOptions& options, const std::string& command,
                             std::size_t given, std::vector<std::string> already_present) {
+  VZ_ASSIGN_OR_RETURN(const StoreFormat* format,
+                      FindStoreFormat(options.format.empty() ? "json" : options.format));
+  FormatWriteOptions w;
+  w.consolidated = options.consolidated;
+  w.append = existing.has_value();
   VZ_ASSIGN_OR_RETURN(auto combined, CombineInputs(std::move(existing), label, inputs, options));
   combined.report.already_present = std::move(already_present);
-  if (combined.usable) {
-    VZ_TRY(WriteFileAtomically(output, [&](std::ostream& out) {
-      refs::WriteOptions w;
-      w.consolidated = options.consolidated;
-      return refs::WriteRefStore(combined.store, out, w);
-    }));
-  }
+  if (combined.usable) VZ_TRY(format->write(combined.store, output, w));
   WriteReport(command, output, given, combined.report, combined.usable ? &combined.store : nullptr,
               options);
   return std::move(combined.report);
@@ -518,11 +526,31 @@ void OptionsFromStore(const SortedJson& meta, BuildOptions& options) {
 
 Result<BuildReport> Append(const std::string& store_path, const std::vector<std::string>& inputs,
                            BuildOptions options) {
-  std::ifstream f(store_path, std::ios::binary);
-  if (!f) return NotFound(fmt::format("cannot open the store {}", store_path));
-  std::stringstream text;
-  text << f.rdbuf();
-  VZ_ASSIGN_OR_RETURN(auto store, refs::ReadRefStore(text.str(), store_path));
+  // The store keeps its format.
+  const std::string there = DetectStoreFormat(store_path);
+  if (!options.format.empty() && !there.empty() && there != "other" && there != options.format) {
+    return Incompatible(fmt::format(
+        "{} is a {} store and append keeps a store's format: leave out --format {} (or convert "
+        "the store first with vzgen convert)",
+        store_path, there, options.format));
+  }
+  if (!there.empty() && there != "other") options.format = there;
+  if (there == "icechunk") {
+    return Unsupported(fmt::format(
+        "{} is an Icechunk repository: vzgen append does not add to Icechunk repositories yet "
+        "(build it again with --format icechunk)",
+        store_path));
+  }
+  refs::RefStore store;
+  if (there == "json") {
+    std::ifstream f(store_path, std::ios::binary);
+    if (!f) return NotFound(fmt::format("cannot open the store {}", store_path));
+    std::stringstream text;
+    text << f.rdbuf();
+    VZ_ASSIGN_OR_RETURN(store, refs::ReadRefStore(text.str(), store_path));
+  } else {
+    VZ_ASSIGN_OR_RETURN(store, ReadAnyStore(store_path));
+  }
   OptionsFromStore(store.meta, options);
   const SortedJson& meta = store.meta;
   if (options.combine.new_dim.empty() && options.combine.concat_dim.empty()) {

@@ -34,6 +34,8 @@ struct BuildOptions {
   // Called with each granule that scanned, before it is combined (in input order, from one
   // thread): `vzgen shard` records its schema fingerprint.
   std::function<void(const std::string& input, const refs::RefStore& granule)> on_granule;
+  // The store format (formats.h): "" = json for build, the existing store's for append.
+  std::string format;
 };
 
 struct BuildReport {
@@ -80,7 +82,7 @@ void OptionsFromStore(const refs::SortedJson& meta, BuildOptions& options);
 
 // Adds `inputs` to the existing store at `store`, which is replaced atomically; inputs whose
 // URL is already in the store are left out. Options the store was built with are reused unless
-// given again.
+// given again. The store keeps its format; a different options.format is an error.
 Result<BuildReport> Append(const std::string& store, const std::vector<std::string>& inputs,
                            BuildOptions options);
 

@@ -16,6 +16,7 @@
 
 #include "vz/app/atomic_file.h"
 #include "vz/app/build.h"
+#include "vz/app/formats.h"
 #include "vz/app/publish.h"
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
@@ -185,6 +186,22 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
            {"output", c.output_bucket.empty() ? c.output_dir : "s3://" + c.output_bucket}});
   for (const auto& n : c.notices) LogJson("notice", "setting ignored", {{"detail", n}});
   if (auto part = PartSize(env); !part.ok()) return Fail("config", part.error(), kJobBadConfig);
+  for (const auto& f : c.formats) {
+    auto format = FindStoreFormat(f);
+    if (!format.ok()) return Fail("config", format.error(), kJobBadConfig);
+    if (f == "icechunk") {
+      return Fail("config",
+                  Unsupported("VZ_FORMAT=icechunk: the job does not publish Icechunk yet"),
+                  kJobBadConfig);
+    }
+    if (f != "json" && !c.output_bucket.empty()) {
+      return Fail("config",
+                  Unsupported(fmt::format("VZ_FORMAT={}: the job publishes {} stores to "
+                                          "VZ_OUTPUT_DIR only, not to OUTPUT_BUCKET yet",
+                                          f, f)),
+                  kJobBadConfig);
+    }
+  }
 
   // 1. Earthdata Login credentials: SSM, else the environment (token, user/password, netrc).
   const std::string edl_host =
@@ -378,6 +395,18 @@ int RunJob(const JobConfig& c, const JobEnvironment& env) {
     auto where = Publish(c, env, name, StoreText(*store));
     if (!where.ok()) return Fail("publish", where.error(), ExitFor(where.error()));
     published.insert(published.end(), where->begin(), where->end());
+    // VZ_FORMAT's other formats beside it, from the same store: NAME.json -> NAME.parq/.
+    for (const auto& f : c.formats) {
+      if (f == "json") continue;
+      auto format = FindStoreFormat(f);
+      if (!format.ok()) return Fail("publish", format.error(), kJobBadConfig);
+      const std::string target =
+          c.output_dir + "/" + Prefix(c) + name.substr(0, name.size() - 5) + ".parq";
+      if (auto st = (*format)->write(*store, target, {}); !st.ok()) {
+        return Fail("publish", st.error(), ExitFor(st.error()));
+      }
+      published.push_back(target);
+    }
   }
 
   // 7. The run report beside them.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -74,6 +75,20 @@ Result<JobConfig> JobConfigFromEnvironment(const std::function<std::string(const
   if (c.mode != "build" && c.mode != "append" && c.mode != "plan" && c.mode != "publish") {
     return InvalidArgument(fmt::format(
         "VZ_JOB_MODE '{}' is none of build, append, plan, shard, merge, publish", c.mode));
+  }
+  const std::string formats = getenv("VZ_FORMAT");
+  if (!formats.empty()) {
+    c.formats.clear();
+    for (const auto& f : SplitComma(formats)) {
+      if (f != "json" && f != "parquet" && f != "icechunk") {
+        return InvalidArgument(
+            fmt::format("VZ_FORMAT '{}': '{}' is none of json, parquet, icechunk", formats, f));
+      }
+      c.formats.push_back(f);
+    }
+    if (std::find(c.formats.begin(), c.formats.end(), "json") == c.formats.end()) {
+      c.formats.insert(c.formats.begin(), "json");  // the seed's stores are always published
+    }
   }
   const std::string access = getenv("VZ_ACCESS");
   if (!access.empty()) c.access = access;

@@ -39,7 +39,9 @@ struct JobConfig {
   std::string ssm_edl_password;
   std::string mode = "build";   // VZ_JOB_MODE: build (replace) or append (add new granules)
   std::string access = "auto";  // VZ_ACCESS: auto, direct (s3) or https
-  std::string output_dir;       // VZ_OUTPUT_DIR: local output when OUTPUT_BUCKET is unset
+  // VZ_FORMAT: the store formats published; JSON (the seed's) always is, parquet beside it.
+  std::vector<std::string> formats = {"json"};
+  std::string output_dir;  // VZ_OUTPUT_DIR: local output when OUTPUT_BUCKET is unset
   std::string output_prefix = "virtual_collections/";  // key prefix; <COLLECTION>/ follows
   std::string cmr_url;                                 // VZ_CMR_URL
   // Optional CMR filters: provider (POCLOUD), version, collection concept id, granule name

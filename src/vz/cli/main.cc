@@ -15,6 +15,7 @@
 #include "vz/app/atomic_file.h"
 #include "vz/app/build.h"
 #include "vz/app/catalog.h"
+#include "vz/app/formats.h"
 #include "vz/app/job.h"
 #include "vz/app/runtime_options.h"
 #include "vz/app/plan.h"
@@ -188,10 +189,14 @@ int Run(int argc, char** argv) {
     cmd->add_flag("--consolidated", build_options.consolidated,
                   "also write .zmetadata (zarr consolidated metadata)");
     add_group_dims(cmd);
+    cmd->add_option("--format", build_options.format,
+                    "store format: json (default), parquet or icechunk (docs/usage.md); append "
+                    "keeps the store's")
+        ->check(CLI::IsMember(vz::app::StoreFormatNames()));
     add_cache_options(cmd, build_options.scan.cache);
   };
   CLI::App* build = app.add_subcommand(
-      "build", "combine many granules into one kerchunk JSON store (see docs/build.md)");
+      "build", "combine many granules into one store (kerchunk JSON; --format for others)");
   build->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
   build->add_option("-o,--output", output,
                     "output store (JSON; not -: a store is written atomically, with its report "
@@ -229,6 +234,18 @@ int Run(int argc, char** argv) {
   append->add_option("store", store, "the existing store (JSON)")->required();
   append->add_option("files", inputs, "granules to add")->required();
   add_combine_options(append);
+
+  CLI::App* convert = app.add_subcommand(
+      "convert", "write a store (any tool's kerchunk JSON, or Parquet) in another format");
+  std::string convert_format;
+  convert->add_option("store", store, "the store (JSON path or URL, or a Parquet directory)")
+      ->required();
+  convert->add_option("--format", convert_format, "json, parquet or icechunk")
+      ->required()
+      ->check(CLI::IsMember(vz::app::StoreFormatNames()));
+  convert->add_option("-o,--output", output, "the new store")->required();
+  convert->add_flag("--force", force, "JSON output: replace a file that is not a reference store");
+  convert->add_flag("--consolidated", build_options.consolidated, "JSON output: also .zmetadata");
 
   CLI::App* search = app.add_subcommand(
       "search", "list a collection's granules from CMR (name, time, s3 and https links)");
@@ -352,11 +369,11 @@ int Run(int argc, char** argv) {
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "scan" && first != "inspect" &&
       first != "build" && first != "append" && first != "verify" && first != "search" &&
-      first != "job" && first != "plan" && first != "shard" && first != "merge" &&
-      first != "publish") {
+      first != "job" && first != "convert" && first != "plan" && first != "shard" &&
+      first != "merge" && first != "publish") {
     std::cerr << "vzgen: error: unknown command '" << argv[1]
-              << "' (commands: scan, inspect, build, append, verify, search, job, plan, shard, "
-                 "merge, publish; see vzgen --help)\n";
+              << "' (commands: scan, inspect, build, append, convert, verify, search, job, plan, "
+                 "shard, merge, publish; see vzgen --help)\n";
     return kExitUsage;
   }
   try {
@@ -419,6 +436,17 @@ int Run(int argc, char** argv) {
   if (inspect->parsed()) {
     if (auto st = vz::app::CheckInputsAreFiles({input}); !st.ok()) return Report(st);
     return Report(vz::app::Inspect(input, options, std::cout));
+  }
+  if (convert->parsed()) {
+    auto checked = vz::app::FindStoreFormat(convert_format);
+    if (!checked.ok()) return Report(std::move(checked).error());
+    if (auto st = vz::app::CheckStoreOutput(output, convert_format, {store}, force); !st.ok()) {
+      return Report(st);
+    }
+    vz::app::SetInterruptOutput(output);
+    vz::app::FormatWriteOptions wo;
+    wo.consolidated = build_options.consolidated;
+    return Report(vz::app::ConvertStore(store, output, convert_format, wo));
   }
   if (verify->parsed()) {
     auto loaded = vz::app::LoadStore(store);
@@ -630,11 +658,18 @@ int Run(int argc, char** argv) {
     const std::string target = build->parsed() ? output : store;
     std::vector<std::string> everything = *expanded;
     everything.insert(everything.end(), inputs.begin(), inputs.end());
+    const std::string there = vz::app::DetectStoreFormat(target);
+    // append keeps the store's format (vz::app::Append refuses a different --format).
+    const bool known = there == "json" || there == "parquet" || there == "icechunk";
+    const std::string format = append->parsed() && known      ? there
+                               : build_options.format.empty() ? "json"
+                                                              : build_options.format;
+    if (auto f = vz::app::FindStoreFormat(format); !f.ok()) return Report(std::move(f).error());
     if (append->parsed()) {
-      if (auto st = vz::app::CheckInputsAreFiles({store}); !st.ok()) return Report(st);
-    } else if (auto st = vz::app::CheckOutputTarget(target, vz::app::OutputKind::kReferenceStore,
-                                                    everything, force);
-               !st.ok()) {
+      if (format == "json") {
+        if (auto st = vz::app::CheckInputsAreFiles({store}); !st.ok()) return Report(st);
+      }
+    } else if (auto st = vz::app::CheckStoreOutput(target, format, everything, force); !st.ok()) {
       return Report(st);
     }
     const std::string report_path =
@@ -673,10 +708,8 @@ int Run(int argc, char** argv) {
   return kExitUsage;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  vz::app::InstallInterruptHandlers();
+// Every command, with errors that escape as one line.
+int Main(int argc, char** argv) {
   try {
     const int code = Run(argc, argv);
     // Output that could not be written (a full disk, a closed pipe) is an error, on every
@@ -695,3 +728,15 @@ int main(int argc, char** argv) {
   }
   return kExitFailed;
 }
+
+}  // namespace
+
+#ifdef VZ_CLI_LIBRARY
+// The Python package's console command runs this, with its writers registered (formats.h).
+int VzgenMain(int argc, char** argv) { return Main(argc, argv); }
+#else
+int main(int argc, char** argv) {
+  vz::app::InstallInterruptHandlers();
+  return Main(argc, argv);
+}
+#endif

@@ -733,7 +733,18 @@ Status Combiner::CheckAndMerge(RefStore& part, const std::string& label) {
   for (std::size_t u = 0; u < part.urls.size(); ++u) {
     auto [it, inserted] =
         url_ids_.emplace(part.urls[u], static_cast<std::uint32_t>(result_.urls.size()));
-    if (inserted) result_.urls.push_back(part.urls[u]);
+    if (inserted) {
+      result_.urls.push_back(part.urls[u]);
+      // The granule's ETag / Last-Modified follow its URL (parallel vectors, "" / 0 unknown).
+      if (u < part.checksums.size() || !result_.checksums.empty()) {
+        result_.checksums.resize(result_.urls.size());
+        if (u < part.checksums.size()) result_.checksums.back() = part.checksums[u];
+      }
+      if (u < part.last_modified.size() || !result_.last_modified.empty()) {
+        result_.last_modified.resize(result_.urls.size());
+        if (u < part.last_modified.size()) result_.last_modified.back() = part.last_modified[u];
+      }
+    }
     url_map[u] = it->second;
   }
   for (std::size_t i = 0; i < result_.arrays.size(); ++i) {

@@ -110,6 +110,28 @@ TEST(Combiner, ConcatenatesSortsAndReindexes) {
   EXPECT_FALSE(r->groups[0].zattrs.contains("date_created"));
 }
 
+TEST(Combiner, EachGranulesEtagFollowsItsUrl) {
+  Combiner c(Along("time"));
+  RefStore b = Granule("b.nc", {2});
+  b.checksums = {"\"etag-b\""};
+  RefStore local = Granule("c.nc", {3});  // a local file: no ETag
+  RefStore a = Granule("a.nc", {1});
+  a.checksums = {"\"etag-a\""};
+  a.last_modified = {1700000000};
+  ASSERT_TRUE(c.Add(std::move(b), "b.nc").ok());
+  ASSERT_TRUE(c.Add(std::move(local), "c.nc").ok());
+  ASSERT_TRUE(c.Add(std::move(a), "a.nc").ok());
+  auto r = c.Finish();
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  ASSERT_EQ(r->checksums.size(), r->urls.size());
+  ASSERT_EQ(r->last_modified.size(), r->urls.size());
+  for (std::size_t u = 0; u < r->urls.size(); ++u) {
+    const std::string& url = r->urls[u];
+    EXPECT_EQ(r->checksums[u], url == "a.nc" ? "\"etag-a\"" : url == "b.nc" ? "\"etag-b\"" : "");
+    EXPECT_EQ(r->last_modified[u], url == "a.nc" ? 1700000000 : 0);
+  }
+}
+
 TEST(Combiner, EachCheckNamesTheGranuleAndVariable) {
   struct Case {
     const char* what;

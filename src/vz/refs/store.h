@@ -68,7 +68,12 @@ struct RefGroup {
 
 struct RefStore {                 // NOLINT(bugprone-exception-escape): nlohmann::json members
   std::vector<std::string> urls;  // path table: RefEntries::path_ids index into it
-  std::vector<RefGroup> groups;   // the root first
+  // Per URL, when known (parallel to urls, or empty): the ETag as the server sent it (quotes
+  // kept) and Last-Modified in seconds since the epoch (0 = unknown). Formats that can hold
+  // them (Icechunk) let readers refuse chunks of a granule changed since; JSON does not.
+  std::vector<std::string> checksums;
+  std::vector<std::int64_t> last_modified;
+  std::vector<RefGroup> groups;  // the root first
   std::vector<RefArray> arrays;
   // How the store was made (written as the top-level "vzgen" key, which readers ignore), so
   // that `vzgen append` combines new granules the same way. Null when absent.
