@@ -17,8 +17,8 @@
 #include "vz/app/catalog.h"
 #include "vz/app/formats.h"
 #include "vz/app/job.h"
-#include "vz/app/runtime_options.h"
 #include "vz/app/plan.h"
+#include "vz/app/runtime_options.h"
 #include "vz/app/scan.h"
 #include "vz/app/sources.h"
 #include "vz/app/verify.h"
@@ -276,7 +276,7 @@ int Run(int argc, char** argv) {
   CLI::App* plan = app.add_subcommand(
       "plan", "fix a collection's granules, their order and shards for shard/merge (docs/job.md)");
   vz::app::PlanOptions plan_options;
-  std::string format = "json";
+  std::string run_format = "json";
   plan->add_option("files", inputs, "granules (paths or URLs; a .txt file lists one per line)");
   plan->add_option("-o,--output", plan_options.output,
                    "where runs are written: a directory or s3://bucket/prefix/ (the run is "
@@ -291,7 +291,8 @@ int Run(int argc, char** argv) {
   add_filters(plan);
   plan->add_option("--shard-size", plan_options.shard_size, "granules per shard (default 1000)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
-  plan->add_option("--format", format, "the merged store's format: json (the only one for now)");
+  plan->add_option("--format", run_format,
+                   "the merged store's format: json (the only one for now)");
   plan->add_option("--concat-dim", build_options.combine.concat_dim,
                    "dimension to concatenate along (default: the unlimited one, else time)");
   plan->add_option("--new-dim", build_options.combine.new_dim,
@@ -329,7 +330,7 @@ int Run(int argc, char** argv) {
   CLI::App* merge = app.add_subcommand(
       "merge", "merge a run's shards, in plan order, into RUN/merged/store.json");
   merge->add_option("run", run_dir, "the run")->required();
-  merge->add_option("--format", format, "json (the only format for now)");
+  merge->add_option("--format", run_format, "json (the only format for now)");
   CLI::App* publish = app.add_subcommand(
       "publish", "put a merged run's store in place (refuses to replace a newer run's)");
   std::string publish_to;
@@ -520,7 +521,7 @@ int Run(int argc, char** argv) {
     plan_options.search.level2 = "auto";
     plan_options.cmr_url = cmr_url;
     plan_options.access = access;
-    plan_options.format = format;
+    plan_options.format = run_format;
     build_options.loadable_vars = SplitList(loadable);
     for (auto& v : SplitList(identical)) build_options.combine.identical_vars.insert(v);
     build_options.skip_bad = on_error == "skip";
@@ -549,7 +550,6 @@ int Run(int argc, char** argv) {
       if (!index.ok()) return Report(std::move(index).error());
       shard_index = *index;
     }
-    vz::app::SetRemoteConcurrency(concurrency);
     auto done = vz::app::RunShard(run_dir, shard_index, build_options.jobs, !quiet);
     if (!done.ok())
       return Report(std::move(done).error().Annotate(fmt::format("shard {}", shard_index)));
@@ -562,7 +562,7 @@ int Run(int argc, char** argv) {
     return kExitOk;
   }
   if (merge->parsed()) {
-    auto merged = vz::app::MergeRun(run_dir, format);
+    auto merged = vz::app::MergeRun(run_dir, run_format);
     if (!merged.ok()) return Report(std::move(merged).error());
     std::cout << fmt::format("{} granules, {} references: {}\n", merged->granules,
                              merged->references, merged->store);
