@@ -152,7 +152,7 @@ def local_tests(work: str) -> None:
     # A shard killed mid-write with SIGKILL, then retried: no _SUCCESS, then the same result.
     run, _ = plan(tg, os.path.join(work, "runs-kill"), 14)
     killed = False
-    for delay in (0.05, 0.1, 0.2, 0.4):
+    for delay in (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4):  # until one lands in time
         proc = subprocess.Popen([VZGEN, "shard", run, "--index", "0", "-q"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
