@@ -53,6 +53,7 @@ except ImportError:  # pragma: no cover - only before the extension package exis
 
 if TYPE_CHECKING:
     import icechunk as _ic
+
     from vzgen.store import ArrayRefs, Store
 
 __all__ = [

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import xarray as xr
     from obspec_utils.registry import ObjectStoreRegistry
     from virtualizarr.manifests import ManifestStore
+
     from vzgen.store import ArrayRefs, Store
 
 __all__ = ["Parser", "VirtualiZarrError", "in_memory_variables", "manifest_store", "to_virtualizarr"]
@@ -268,7 +269,9 @@ class Parser:
         if _core is None:
             raise VirtualiZarrError("vzgen.virtualizarr.Parser needs vzgen's native extension "
                                     "(vzgen._core): install the package with pip install <checkout>")
-        return _core.build([_path_of(u) for u in urls], **self.build_options)
+        import vzgen
+
+        return vzgen.build([_path_of(u) for u in urls], **self.build_options)
 
     def __call__(self, url: str, registry: ObjectStoreRegistry) -> ManifestStore:
         return manifest_store(self.build([url]), registry)
